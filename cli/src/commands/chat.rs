@@ -1,0 +1,79 @@
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use tiller_engine::chat::Message;
+use tiller_engine::sample::Sampler;
+use tiller_engine::session::{Session, Stop};
+
+use super::{SamplingArgs, turn};
+use crate::backend::{Backend, device};
+use crate::model_arg::load;
+use crate::steering_arg::SteeringArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// System prompt (the template's default when omitted)
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long, default_value_t = 512)]
+    max_tokens: usize,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    #[command(flatten)]
+    steering: SteeringArgs,
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let device = device(a.backend)?;
+    eprintln!("loading the model…");
+    let m = load(a.model, &device)?;
+    let mut sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
+    let mut session = Session::new(&m.model);
+    session.set_steering(a.steering.build(&m.model.config, &device)?);
+    let mut history: Vec<Message> = a.system.iter().map(|s| Message::system(s.clone())).collect();
+
+    eprintln!("Chat with the model. /reset starts over, /quit (or Ctrl-D) leaves.");
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    loop {
+        write!(out, "\n> ").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Ok(());
+        }
+        match line.trim() {
+            "" => continue,
+            "/quit" | "/exit" => return Ok(()),
+            "/reset" => {
+                history.retain(|m| m.role == tiller_engine::chat::Role::System);
+                eprintln!("(new conversation)");
+                continue;
+            }
+            text => history.push(Message::user(text)),
+        }
+        let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
+        let tokens = m.tokenizer.encode(&prompt, true);
+        let stats = turn::run(&mut session, &m.tokenizer, &tokens, &mut sampler, &m.stop_ids, false, a.max_tokens, |p| {
+            let _ = out.write_all(p.as_bytes());
+            let _ = out.flush();
+        });
+        let stats = match stats {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("\ntiller: {e}");
+                history.pop();
+                continue;
+            }
+        };
+        writeln!(out).map_err(|e| e.to_string())?;
+        if stats.stop == Stop::ContextFull {
+            eprintln!("(the context is full: /reset to start over)");
+        }
+        eprintln!("[{} tokens, {:.1} tok/s]", stats.generated.len(), stats.decode_tok_s);
+        history.push(Message::assistant(m.tokenizer.decode(&stats.generated)));
+    }
+}

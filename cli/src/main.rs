@@ -1,0 +1,55 @@
+//! `tiller`: the engine on the command line. Every error ends as one line on stderr and exit 1.
+
+mod backend;
+mod commands;
+mod model_arg;
+mod npy;
+mod steering_arg;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tiller", version, about = "Run and steer a llama-architecture model from a GGUF file")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the token ids of TEXT as JSON
+    Tokenize(commands::tokenize::Args),
+    /// Write the last position's logits as a float32 .npy
+    Logits(commands::logits::Args),
+    /// Generate text from a raw prompt or a chat message
+    Generate(commands::generate::Args),
+    /// Chat with the model in the terminal
+    Chat(commands::chat::Args),
+    /// Measure prefill and decode speed and peak memory
+    Bench(commands::bench::Args),
+    /// Fetch the default model (SmolLM2-135M-Instruct) if it is not there yet
+    FetchModel,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tokenize(a) => commands::tokenize::run(a),
+        Command::Logits(a) => commands::logits::run(a),
+        Command::Generate(a) => commands::generate::run(a),
+        Command::Chat(a) => commands::chat::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+        Command::FetchModel => tiller_fetch::fetch(false)
+            .map(|p| println!("{}", p.display()))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("tiller: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

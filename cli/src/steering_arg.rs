@@ -1,0 +1,60 @@
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use clap::Args;
+use tiller_engine::gguf::Gguf;
+use tiller_engine::model::LlamaConfig;
+use tiller_engine::steer::{ControlVector, Steering};
+
+/// llama.cpp's control-vector flags, with its semantics.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SteeringArgs {
+    /// A llama.cpp control-vector GGUF and its scale, FILE:SCALE (scale 1 when omitted); repeatable, summed
+    #[arg(long = "control-vector", value_name = "FILE:SCALE")]
+    pub control_vectors: Vec<String>,
+    /// Apply vectors only to blocks A..=B (default: 1 to the last block)
+    #[arg(long = "layer-range", num_args = 2, value_names = ["A", "B"])]
+    pub layer_range: Option<Vec<usize>>,
+}
+
+impl SteeringArgs {
+    pub fn build(&self, config: &LlamaConfig, device: &Device) -> Result<Steering, String> {
+        let mut vectors = Vec::new();
+        for spec in &self.control_vectors {
+            let (file, scale) = parse_spec(spec)?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let cv = ControlVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
+            vectors.push((cv, scale));
+        }
+        let range = self.layer_range.as_ref().map(|r| (r[0], r[1]));
+        let terms: Vec<(&ControlVector, f32)> = vectors.iter().map(|(cv, s)| (cv, *s)).collect();
+        Steering::new(&terms, range, config.n_layer, config.n_embd, device).map_err(|e| e.to_string())
+    }
+}
+
+/// FILE:SCALE, splitting at the last colon so paths with colons still work.
+fn parse_spec(spec: &str) -> Result<(PathBuf, f32), String> {
+    if let Some((file, scale)) = spec.rsplit_once(':') {
+        if let Ok(s) = scale.parse::<f32>() {
+            if !s.is_finite() {
+                return Err(format!("control-vector scale in `{spec}` must be a finite number"));
+            }
+            return Ok((PathBuf::from(file), s));
+        }
+    }
+    Ok((PathBuf::from(spec), 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_spec;
+
+    #[test]
+    fn specs() {
+        assert_eq!(parse_spec("a.gguf:0.5").unwrap().1, 0.5);
+        assert_eq!(parse_spec("a.gguf").unwrap().1, 1.0);
+        assert_eq!(parse_spec("C:/x/a.gguf:-2").unwrap(), ("C:/x/a.gguf".into(), -2.0));
+        assert!(parse_spec("a.gguf:inf").is_err());
+    }
+}

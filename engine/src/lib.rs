@@ -1,0 +1,13 @@
+//! Tiller's engine: a llama-architecture language model read from GGUF, running on any burn
+//! device, with a seam after every block where steering vectors are added and activations read.
+//!
+//! No DOM, no UI, no network: the same crate runs natively and in a browser worker.
+
+pub mod chat;
+pub mod gguf;
+pub mod load;
+pub mod model;
+pub mod sample;
+pub mod session;
+pub mod steer;
+pub mod tokenizer;

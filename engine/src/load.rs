@@ -1,0 +1,67 @@
+//! Everything needed to chat with a model, from one GGUF file.
+
+use burn::tensor::Device;
+use thiserror::Error;
+
+use crate::chat::{ChatError, ChatTemplate};
+use crate::gguf::{Gguf, GgufError};
+use crate::model::{Llama, ModelError};
+use crate::tokenizer::{Tokenizer, TokenizerError};
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+}
+
+/// Tokens that end a reply. llama.cpp treats eos, eot and a list of known end/FIM tokens as
+/// end-of-generation; for SmolLM2 that is {0 <|endoftext|>, 2 <|im_end|>, 4 <reponame>}.
+const END_TOKEN_TEXTS: &[&str] = &[
+    "<|endoftext|>",
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<EOT>",
+    "<reponame>",
+    "<|repo_name|>",
+    "<|fim_pad|>",
+    "<|file_sep|>",
+];
+
+pub struct LoadedModel {
+    pub model: Llama,
+    pub tokenizer: Tokenizer,
+    pub template: ChatTemplate,
+    pub stop_ids: Vec<u32>,
+}
+
+impl LoadedModel {
+    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, LoadError> {
+        let g = Gguf::parse(bytes)?;
+        let tokenizer = Tokenizer::from_gguf(&g)?;
+        let template = ChatTemplate::from_gguf(&g)?;
+        let model = Llama::load(&g, device)?;
+        let stop_ids = stop_ids(&g, &tokenizer);
+        Ok(Self { model, tokenizer, template, stop_ids })
+    }
+}
+
+fn stop_ids(g: &Gguf<'_>, tok: &Tokenizer) -> Vec<u32> {
+    let mut ids: Vec<u32> = ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"]
+        .iter()
+        .filter_map(|k| g.get(k).and_then(|v| v.as_u64()))
+        .map(|id| id as u32)
+        .collect();
+    ids.extend(END_TOKEN_TEXTS.iter().filter_map(|t| tok.token_id(t)).filter(|&id| tok.is_control(id)));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}

@@ -1,0 +1,31 @@
+use burn::tensor::{Device, Tensor};
+
+use super::{LlamaConfig, attention::Attention, kv_cache::KvCache, mlp::Mlp, rms_norm::RmsNorm};
+use crate::gguf::{Gguf, GgufError};
+
+/// One pre-norm transformer block: x + attn(norm(x)), then + mlp(norm(·)).
+#[derive(Clone, Debug)]
+pub struct Block {
+    attn_norm: RmsNorm,
+    attn: Attention,
+    ffn_norm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    pub fn load(g: &Gguf<'_>, layer: usize, c: &LlamaConfig, device: &Device) -> Result<Self, GgufError> {
+        let p = format!("blk.{layer}");
+        Ok(Self {
+            attn_norm: RmsNorm::load(g, &format!("{p}.attn_norm.weight"), c.n_embd, c.rms_eps, device)?,
+            attn: Attention::load(g, &p, c, device)?,
+            ffn_norm: RmsNorm::load(g, &format!("{p}.ffn_norm.weight"), c.n_embd, c.rms_eps, device)?,
+            mlp: Mlp::load(g, &p, c.n_embd, c.n_ff, device)?,
+        })
+    }
+
+    /// [seq, n_embd] → [seq, n_embd]: the residual stream after this block.
+    pub fn forward(&self, x: Tensor<2>, layer: usize, cache: &mut KvCache) -> Tensor<2> {
+        let x = x.clone().add(self.attn.forward(self.attn_norm.forward(x), layer, cache));
+        x.clone().add(self.mlp.forward(self.ffn_norm.forward(x)))
+    }
+}

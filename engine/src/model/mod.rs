@@ -1,0 +1,135 @@
+//! The llama architecture, read from GGUF metadata, on any burn device.
+//!
+//! ```text
+//! tokens ─► embedding ─► [block 0 ─► hook] … [block L−1 ─► hook] ─► RMSNorm ─► head ─► logits
+//! block:  x += attn(rms_norm(x));  x += mlp(rms_norm(x))
+//! ```
+
+mod attention;
+mod block;
+mod config;
+mod hook;
+mod kv_cache;
+mod linear;
+mod mlp;
+mod rms_norm;
+mod rope;
+
+pub use config::LlamaConfig;
+pub use hook::{Capture, NoHook, ResidualHook};
+pub use kv_cache::KvCache;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use thiserror::Error;
+
+use crate::gguf::{Gguf, GgufError};
+use block::Block;
+use linear::{Linear, load_matrix};
+use rms_norm::RmsNorm;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ModelError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error("token id {id} is outside the model's vocabulary of {n_vocab}")]
+    TokenOutOfRange { id: u32, n_vocab: usize },
+    #[error("nothing to run: the input has no tokens")]
+    EmptyInput,
+    #[error("the conversation needs {needed} positions but the context holds {limit}; shorten it or start a new chat")]
+    ContextFull { needed: usize, limit: usize },
+    #[error("reading a result back from the device failed: {0}")]
+    Readback(String),
+}
+
+/// Which positions to compute logits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logits {
+    /// Only the last position: all a decode step needs, and it skips most of the head's work.
+    Last,
+    All,
+}
+
+pub struct Llama {
+    pub config: LlamaConfig,
+    /// [n_vocab · n_embd] on the host: a lookup reads one row per token, cheaper than a device
+    /// gather, and the tied head keeps its own device copy.
+    token_embd: Vec<f32>,
+    blocks: Vec<Block>,
+    norm: RmsNorm,
+    /// [n_embd, n_vocab]; the embedding itself when the file has no `output.weight` (tied).
+    head: Linear,
+    device: Device,
+}
+
+impl Llama {
+    pub fn load(g: &Gguf<'_>, device: &Device) -> Result<Self, ModelError> {
+        let config = LlamaConfig::from_gguf(g)?;
+        let c = &config;
+        let token_embd = load_matrix(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
+        let blocks = (0..c.n_layer).map(|l| Block::load(g, l, c, device)).collect::<Result<Vec<_>, _>>()?;
+        let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
+        let head_name = if g.tensor_info("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
+        let head = Linear::load(g, head_name, c.n_embd, c.n_vocab, device)?;
+        Ok(Self { config, token_embd, blocks, norm, head, device: device.clone() })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Run `tokens` at positions `cache.len()..`, appending to `cache`. Every block's output
+    /// passes through `hook`. Returns logits [1 or seq, n_vocab].
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        hook: &mut dyn ResidualHook,
+        logits: Logits,
+    ) -> Result<Tensor<2>, ModelError> {
+        let seq = tokens.len();
+        if seq == 0 {
+            return Err(ModelError::EmptyInput);
+        }
+        let needed = cache.len() + seq;
+        if needed > self.config.n_ctx_train {
+            return Err(ModelError::ContextFull { needed, limit: self.config.n_ctx_train });
+        }
+        let mut x = self.embed(tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x, layer, cache);
+            x = hook.after_block(layer, x);
+        }
+        cache.advance(seq);
+        if logits == Logits::Last {
+            x = x.narrow(0, seq - 1, 1);
+        }
+        Ok(self.head.forward(self.norm.forward(x)))
+    }
+
+    /// [seq, n_embd] rows of the embedding table.
+    fn embed(&self, tokens: &[u32]) -> Result<Tensor<2>, ModelError> {
+        let n_embd = self.config.n_embd;
+        let mut rows = Vec::with_capacity(tokens.len() * n_embd);
+        for &id in tokens {
+            let i = id as usize;
+            if i >= self.config.n_vocab {
+                return Err(ModelError::TokenOutOfRange { id, n_vocab: self.config.n_vocab });
+            }
+            rows.extend_from_slice(&self.token_embd[i * n_embd..(i + 1) * n_embd]);
+        }
+        Ok(Tensor::from_data(TensorData::new(rows, [tokens.len(), n_embd]), &self.device))
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.config.n_layer)
+    }
+}
+
+/// Read a tensor back to the host as f32, asynchronously (the only way in a browser).
+pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+    t.into_data_async()
+        .await
+        .map_err(|e| ModelError::Readback(format!("{e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| ModelError::Readback(format!("{e:?}")))
+}

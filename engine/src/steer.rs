@@ -1,0 +1,166 @@
+//! Activation steering with llama.cpp's control-vector semantics, so files move freely between
+//! Tiller, llama.cpp and repeng: `direction.N` (N ≥ 1) times its scale is added to the output of
+//! block N at every position, for N inside an inclusive layer range; several vectors are summed.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use thiserror::Error;
+
+use crate::gguf::{Gguf, GgufError, TensorType, Value, write_f32_gguf};
+use crate::model::ResidualHook;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SteerError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error("`{0}` is not a control-vector tensor name (expected direction.N with N ≥ 1)")]
+    BadName(String),
+    #[error("control-vector tensor `{name}` must be a 1-D F32 vector")]
+    BadTensor { name: String },
+    #[error("control vector has {got} dimensions but the model's embedding has {want}")]
+    WidthMismatch { got: usize, want: usize },
+    #[error("the control-vector file has no direction.N tensors")]
+    Empty,
+    #[error("layer range {start}..={end} is empty or starts at block 0 (valid: 1..={max})")]
+    BadRange { start: usize, end: usize, max: usize },
+    #[error("steering scale {0} is not a finite number")]
+    BadScale(f32),
+}
+
+/// Per-block directions, keyed by the block whose output receives them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControlVector {
+    pub n_embd: usize,
+    pub directions: BTreeMap<usize, Vec<f32>>,
+}
+
+impl ControlVector {
+    /// Read a llama.cpp control-vector GGUF (as written by llama-cvector-generator or repeng).
+    /// Like llama.cpp, metadata is not consulted and repeated `direction.N` tensors are summed.
+    pub fn from_gguf(g: &Gguf<'_>) -> Result<Self, SteerError> {
+        let mut directions: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
+        let mut n_embd = None;
+        for info in g.tensors() {
+            let layer = info
+                .name
+                .strip_prefix("direction.")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| SteerError::BadName(info.name.clone()))?;
+            if info.ty != TensorType::F32 || info.dims.len() != 1 {
+                return Err(SteerError::BadTensor { name: info.name.clone() });
+            }
+            let width = info.dims[0] as usize;
+            if *n_embd.get_or_insert(width) != width {
+                return Err(SteerError::WidthMismatch { got: width, want: n_embd.unwrap_or(width) });
+            }
+            let v = g.dequantize(&info.name)?;
+            let slot = directions.entry(layer).or_insert_with(|| vec![0.0; width]);
+            slot.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        let n_embd = n_embd.ok_or(SteerError::Empty)?;
+        Ok(Self { n_embd, directions })
+    }
+
+    /// Serialize as a llama.cpp control-vector GGUF.
+    pub fn to_gguf(&self, model_hint: &str) -> Vec<u8> {
+        let layer_count = self.directions.keys().max().copied().unwrap_or(0);
+        let names: Vec<String> = self.directions.keys().map(|l| format!("direction.{l}")).collect();
+        let tensors: Vec<(&str, Vec<u64>, &[f32])> = names
+            .iter()
+            .zip(self.directions.values())
+            .map(|(n, v)| (n.as_str(), vec![self.n_embd as u64], v.as_slice()))
+            .collect();
+        write_f32_gguf(
+            &[
+                ("general.architecture", Value::String("controlvector".into())),
+                ("controlvector.model_hint", Value::String(model_hint.into())),
+                ("controlvector.layer_count", Value::I32(layer_count as i32)),
+            ],
+            &tensors,
+        )
+    }
+}
+
+/// The summed, scaled vectors ready to add on the device: one [1, n_embd] per steered block.
+#[derive(Clone, Debug, Default)]
+pub struct Steering {
+    per_layer: Vec<Option<Tensor<2>>>,
+}
+
+impl Steering {
+    /// No steering.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Σ scale·direction for every block N in `range` (inclusive; default 1..=n_layer−1, as
+    /// llama.cpp). Block 0 never gets a vector; directions past the last block are ignored.
+    pub fn new(
+        terms: &[(&ControlVector, f32)],
+        range: Option<(usize, usize)>,
+        n_layer: usize,
+        n_embd: usize,
+        device: &Device,
+    ) -> Result<Self, SteerError> {
+        let (start, end) = range.unwrap_or((1, n_layer.saturating_sub(1)));
+        if start == 0 || start > end {
+            return Err(SteerError::BadRange { start, end, max: n_layer.saturating_sub(1) });
+        }
+        let mut sums: Vec<Option<Vec<f32>>> = vec![None; n_layer];
+        for &(cv, scale) in terms {
+            if !scale.is_finite() {
+                return Err(SteerError::BadScale(scale));
+            }
+            if cv.n_embd != n_embd {
+                return Err(SteerError::WidthMismatch { got: cv.n_embd, want: n_embd });
+            }
+            for (&layer, dir) in cv.directions.range(start..=end.min(n_layer.saturating_sub(1))) {
+                let sum = sums[layer].get_or_insert_with(|| vec![0.0; n_embd]);
+                sum.iter_mut().zip(dir).for_each(|(a, &d)| *a += scale * d);
+            }
+        }
+        let per_layer = sums
+            .into_iter()
+            .map(|s| s.map(|v| Tensor::from_data(TensorData::new(v, [1, n_embd]), device)))
+            .collect();
+        Ok(Self { per_layer })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.per_layer.iter().all(Option::is_none)
+    }
+}
+
+impl ResidualHook for Steering {
+    fn after_block(&mut self, layer: usize, x: Tensor<2>) -> Tensor<2> {
+        match self.per_layer.get(layer) {
+            Some(Some(v)) => x.add(v.clone()),
+            _ => x,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_vector_round_trips_through_gguf() {
+        let mut directions = BTreeMap::new();
+        directions.insert(1, vec![1.0, 2.0, 3.0, 4.0]);
+        directions.insert(7, vec![-1.0, 0.5, 0.0, 2.0]);
+        let cv = ControlVector { n_embd: 4, directions };
+        let bytes = cv.to_gguf("llama");
+        let back = ControlVector::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap();
+        assert_eq!(back, cv);
+    }
+
+    #[test]
+    fn direction_zero_is_refused() {
+        let bytes = write_f32_gguf(&[], &[("direction.0", vec![2], &[1.0, 2.0])]);
+        let err = ControlVector::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap_err();
+        assert_eq!(err, SteerError::BadName("direction.0".into()));
+    }
+}
