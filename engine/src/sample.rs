@@ -286,8 +286,7 @@ const EXP2_FRACTION: [f64; EXP_STEPS] = {
 /// let the same seed pick different tokens.
 fn exp_nonpositive(x: f64) -> f64 {
     // e^-700 ≈ 1e-304: nothing that small can matter next to the top token's weight of 1.
-    // The comparison is also false for NaN.
-    if !(x > -700.0) {
+    if x.is_nan() || x <= -700.0 {
         return 0.0;
     }
     if x >= 0.0 {
@@ -295,8 +294,8 @@ fn exp_nonpositive(x: f64) -> f64 {
     }
     // x = (m/32)·ln2 + r. ln2 is split so that m·LN2_HI is exact (LN2_HI ends in 21 zero bits
     // and |m| < 2^15); dividing by 32 only changes the exponent.
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
     const STEP_HI: f64 = LN2_HI / EXP_STEPS as f64;
     const STEP_LO: f64 = LN2_LO / EXP_STEPS as f64;
     // Truncation toward zero of a negative number rounds it up, so this is the nearest integer;

@@ -10,8 +10,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use proptest::prelude::*;
-use proptest::test_runner::Config;
+mod common;
+
+use common::fuzz::{Gen, check};
 use tiller_engine::gguf::{Gguf, GgufError, TensorType, Value, dequantize, write_f32_gguf};
 
 // ---------------------------------------------------------------------------------------------
@@ -227,128 +228,183 @@ fn every_prefix_of_the_model_head_is_truncated() {
 // ---------------------------------------------------------------------------------------------
 // Random inputs.
 
-fn config(cases: u32) -> Config {
-    // No regression files written into the source tree from a test run.
-    Config { cases, failure_persistence: None, ..Config::default() }
+// Each property runs a fixed number of cases from a fixed seed; a failure names the case seed
+// that reproduces it (see common/fuzz.rs).
+
+const MANY: u32 = 50_000;
+const FEW: u32 = 2_000;
+
+/// Parses and exercises `bytes`, which must not panic nor allocate beyond `alloc_budget`.
+fn no_panic_and_bounded_alloc(bytes: &[u8]) {
+    let (_, largest) = largest_alloc(|| exercise(bytes));
+    assert!(largest <= alloc_budget(bytes.len()), "allocated {largest}");
 }
 
-proptest! {
-    #![proptest_config(config(20_000))]
-
-    #[test]
-    fn random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
-    }
-
-    /// Past the magic and version checks, so that the random bytes reach the metadata and the
-    /// tensor index.
-    #[test]
-    fn random_bytes_after_a_valid_header(
-        version in 2u32..=3,
-        counts in (0u64..4, 0u64..6),
-        body in proptest::collection::vec(any::<u8>(), 0..600),
-    ) {
-        let mut bytes = b"GGUF".to_vec();
-        bytes.extend(version.to_le_bytes());
-        bytes.extend(counts.0.to_le_bytes());
-        bytes.extend(counts.1.to_le_bytes());
-        bytes.extend(body);
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
-    }
-
-    #[test]
-    fn overwritten_bytes_of_a_valid_file(
-        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
-    ) {
-        let mut bytes = small_file().to_vec();
-        for (at, value) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = value;
+/// `small_file()` with the byte at each of 1 to `max_edits` random positions replaced.
+fn overwritten(g: &mut Gen, mut bytes: Vec<u8>, max_edits: u64) -> Vec<u8> {
+    if !bytes.is_empty() {
+        for _ in 0..g.in_range(1, max_edits) {
+            let i = g.index(bytes.len());
+            bytes[i] = g.u8();
         }
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
     }
-
-    #[test]
-    fn flipped_bits_of_a_valid_file(
-        flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..6),
-    ) {
-        let mut bytes = small_file().to_vec();
-        for (at, bit) in flips {
-            let i = at.index(bytes.len());
-            bytes[i] ^= 1 << bit;
-        }
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
-    }
-
-    /// Counts and lengths are the fields that decide allocations: overwrite a whole aligned
-    /// little-endian word with something extreme.
-    #[test]
-    fn extreme_words_in_a_valid_file(
-        at in any::<prop::sample::Index>(),
-        word in prop_oneof![
-            Just(u64::MAX), Just(u64::MAX / 2), Just(1u64 << 32), Just(1u64 << 40), Just(0u64),
-            any::<u64>(),
-        ],
-        width in prop_oneof![Just(4usize), Just(8usize)],
-    ) {
-        let mut bytes = small_file().to_vec();
-        let i = at.index(bytes.len() - width + 1);
-        bytes[i..i + width].copy_from_slice(&word.to_le_bytes()[..width]);
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
-    }
+    bytes
 }
 
-proptest! {
-    #![proptest_config(config(2_000))]
+#[test]
+fn random_bytes() {
+    check(
+        "random_bytes",
+        0x6767_7566_0001,
+        MANY,
+        |g| g.bytes(599),
+        |b| no_panic_and_bounded_alloc(b),
+    );
+}
 
-    #[test]
-    fn the_real_model_head_truncated_anywhere(cut in 0usize..=64 * 1024) {
-        let head = &model_head()[..cut];
-        let (result, largest) = largest_alloc(|| Gguf::parse(head).map(|_| ()));
-        prop_assert!(
-            matches!(result, Err(GgufError::Truncated { .. })),
-            "{}-byte prefix: {:?}", cut, result
-        );
-        prop_assert!(largest <= alloc_budget(cut), "allocated {}", largest);
-    }
+/// Past the magic and version checks, so that the random bytes reach the metadata and the
+/// tensor index.
+#[test]
+fn random_bytes_after_a_valid_header() {
+    check(
+        "random_bytes_after_a_valid_header",
+        0x6767_7566_0002,
+        MANY,
+        |g| {
+            let mut bytes = b"GGUF".to_vec();
+            bytes.extend((g.in_range(2, 3) as u32).to_le_bytes()); // version
+            bytes.extend(g.below(4).to_le_bytes()); // tensor count
+            bytes.extend(g.below(6).to_le_bytes()); // metadata count
+            bytes.extend(g.bytes(599));
+            bytes
+        },
+        |bytes| no_panic_and_bounded_alloc(bytes),
+    );
+}
 
-    #[test]
-    fn the_real_model_head_with_overwritten_bytes(
-        cut in 0usize..=64 * 1024,
-        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
-    ) {
-        let mut bytes = model_head()[..cut].to_vec();
-        if !bytes.is_empty() {
-            for (at, value) in edits {
-                let i = at.index(bytes.len());
-                bytes[i] = value;
+#[test]
+fn overwritten_bytes_of_a_valid_file() {
+    check(
+        "overwritten_bytes_of_a_valid_file",
+        0x6767_7566_0003,
+        MANY,
+        |g| overwritten(g, small_file().to_vec(), 7),
+        |bytes| no_panic_and_bounded_alloc(bytes),
+    );
+}
+
+#[test]
+fn flipped_bits_of_a_valid_file() {
+    check(
+        "flipped_bits_of_a_valid_file",
+        0x6767_7566_0004,
+        MANY,
+        |g| {
+            let mut bytes = small_file().to_vec();
+            for _ in 0..g.in_range(1, 5) {
+                let i = g.index(bytes.len());
+                bytes[i] ^= 1 << g.below(8);
             }
-        }
-        let (_, largest) = largest_alloc(|| exercise(&bytes));
-        prop_assert!(largest <= alloc_budget(cut), "allocated {}", largest);
-    }
+            bytes
+        },
+        |bytes| no_panic_and_bounded_alloc(bytes),
+    );
+}
 
-    /// The public block decoder with lengths and counts that do not agree.
-    #[test]
-    fn dequantize_with_any_length(
-        ty in prop_oneof![
-            Just(TensorType::F32), Just(TensorType::F16), Just(TensorType::Q4_0),
-            Just(TensorType::Q4_1), Just(TensorType::Q8_0), (4u32..40).prop_map(TensorType::Other),
-        ],
-        bytes in proptest::collection::vec(any::<u8>(), 0..300),
-        n in prop_oneof![0usize..400, Just(usize::MAX), Just(1usize << 62), Just(1usize << 61), any::<usize>()],
-    ) {
-        let (result, largest) = largest_alloc(|| dequantize(ty, &bytes, n));
-        if let Ok(values) = result {
-            prop_assert_eq!(values.len(), n);
-        }
-        prop_assert!(largest <= alloc_budget(bytes.len()), "allocated {}", largest);
-    }
+/// Counts and lengths are the fields that decide allocations: overwrite a whole aligned
+/// little-endian word with something extreme.
+#[test]
+fn extreme_words_in_a_valid_file() {
+    check(
+        "extreme_words_in_a_valid_file",
+        0x6767_7566_0005,
+        MANY,
+        |g| {
+            let word = match g.below(6) {
+                0 => u64::MAX,
+                1 => u64::MAX / 2,
+                2 => 1 << 32,
+                3 => 1 << 40,
+                4 => 0,
+                _ => g.u64(),
+            };
+            let width = g.pick(&[4usize, 8]);
+            let mut bytes = small_file().to_vec();
+            let i = g.index(bytes.len() - width + 1);
+            bytes[i..i + width].copy_from_slice(&word.to_le_bytes()[..width]);
+            bytes
+        },
+        |bytes| no_panic_and_bounded_alloc(bytes),
+    );
+}
+
+#[test]
+fn the_real_model_head_truncated_anywhere() {
+    check(
+        "the_real_model_head_truncated_anywhere",
+        0x6767_7566_0006,
+        FEW,
+        |g| g.length(64 * 1024),
+        |&cut| {
+            let head = &model_head()[..cut];
+            let (result, largest) = largest_alloc(|| Gguf::parse(head).map(|_| ()));
+            assert!(
+                matches!(result, Err(GgufError::Truncated { .. })),
+                "{cut}-byte prefix: {result:?}"
+            );
+            assert!(largest <= alloc_budget(cut), "allocated {largest}");
+        },
+    );
+}
+
+#[test]
+fn the_real_model_head_with_overwritten_bytes() {
+    check(
+        "the_real_model_head_with_overwritten_bytes",
+        0x6767_7566_0007,
+        FEW,
+        |g| {
+            let cut = g.length(64 * 1024);
+            overwritten(g, model_head()[..cut].to_vec(), 7)
+        },
+        |bytes| no_panic_and_bounded_alloc(bytes),
+    );
+}
+
+/// The public block decoder with lengths and counts that do not agree.
+#[test]
+fn dequantize_with_any_length() {
+    check(
+        "dequantize_with_any_length",
+        0x6767_7566_0008,
+        FEW,
+        |g| {
+            let ty = match g.below(6) {
+                0 => TensorType::F32,
+                1 => TensorType::F16,
+                2 => TensorType::Q4_0,
+                3 => TensorType::Q4_1,
+                4 => TensorType::Q8_0,
+                _ => TensorType::Other(g.in_range(4, 39) as u32),
+            };
+            let bytes = g.bytes(299);
+            let n = match g.below(5) {
+                0 => g.below(400) as usize,
+                1 => usize::MAX,
+                2 => 1 << 62,
+                3 => 1 << 61,
+                _ => g.usize(),
+            };
+            (ty, bytes, n)
+        },
+        |(ty, bytes, n)| {
+            let (result, largest) = largest_alloc(|| dequantize(*ty, bytes, *n));
+            if let Ok(values) = result {
+                assert_eq!(values.len(), *n);
+            }
+            assert!(largest <= alloc_budget(bytes.len()), "allocated {largest}");
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

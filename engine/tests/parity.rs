@@ -134,6 +134,14 @@ fn ndarray_matches_llama_cpp() {
 }
 
 #[test]
+fn flex_matches_llama_cpp() {
+    #[cfg(feature = "flex")]
+    check_device(&Device::flex(), "flex");
+    #[cfg(not(feature = "flex"))]
+    println!("flex parity test did not run: tiller-engine was built without the `flex` feature");
+}
+
+#[test]
 fn wgpu_matches_llama_cpp() {
     #[cfg(feature = "wgpu")]
     match Device::wgpu_options().init() {

@@ -44,8 +44,15 @@ fn run(extra: &[String]) -> Result<(), String> {
 fn test() -> Result<(), String> {
     install_vulkan_driver();
     fetch_model()?;
-    cargo(&["test", "--release", "--workspace"], &[])
+    cargo(&["test", "--release", "--workspace"], &[])?;
+    // The engine must also build for the browser (checked, not linked: that is the app's job).
+    status(Command::new("rustup").args(["target", "add", WASM]))?;
+    cargo(&["check", "--release", "-p", "tiller-engine", "--target", WASM, "--no-default-features", "--features", "ndarray,flex,wgpu"], &[])?;
+    println!("xtask: tiller-engine checks for {WASM}");
+    Ok(())
 }
+
+const WASM: &str = "wasm32-unknown-unknown";
 
 fn bench(extra: &[String]) -> Result<(), String> {
     fetch_model()?;

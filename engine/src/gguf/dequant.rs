@@ -26,7 +26,7 @@ pub fn dequantize(ty: TensorType, bytes: &[u8], n: usize) -> Result<Vec<f32>, Gg
         .ok_or_else(|| GgufError::UnsupportedType { ty: ty.name(), tensor: String::new() })?;
     let (block, block_bytes) = (block as usize, block_bytes as usize);
     // Checked: a wrapped product could match a short slice and then size the output from `n`.
-    if n % block != 0 || (n / block).checked_mul(block_bytes) != Some(bytes.len()) {
+    if !n.is_multiple_of(block) || (n / block).checked_mul(block_bytes) != Some(bytes.len()) {
         return Err(GgufError::BadTensor {
             name: String::new(),
             why: format!("{} bytes do not hold {n} {} elements", bytes.len(), ty.name()),

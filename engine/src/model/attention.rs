@@ -18,7 +18,7 @@ pub struct Attention {
 }
 
 impl Attention {
-    pub fn load(g: &Gguf<'_>, prefix: &str, c: &LlamaConfig, device: &burn::tensor::Device) -> Result<Self, GgufError> {
+    pub fn load(g: &Gguf<'_>, prefix: &str, c: &LlamaConfig, rope: &Rope, device: &burn::tensor::Device) -> Result<Self, GgufError> {
         let kv_dim = c.n_head_kv * c.head_dim();
         let w = |name: &str, n_out| Linear::load(g, &format!("{prefix}.{name}.weight"), c.n_embd, n_out, device);
         Ok(Self {
@@ -26,7 +26,7 @@ impl Attention {
             wk: w("attn_k", kv_dim)?,
             wv: w("attn_v", kv_dim)?,
             wo: w("attn_output", c.n_embd)?,
-            rope: Rope::new(c.n_rot, c.rope_base),
+            rope: rope.clone(),
             n_head: c.n_head,
             n_head_kv: c.n_head_kv,
             head_dim: c.head_dim(),

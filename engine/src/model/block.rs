@@ -1,6 +1,6 @@
 use burn::tensor::{Device, Tensor};
 
-use super::{LlamaConfig, attention::Attention, kv_cache::KvCache, mlp::Mlp, rms_norm::RmsNorm};
+use super::{LlamaConfig, attention::Attention, kv_cache::KvCache, mlp::Mlp, rms_norm::RmsNorm, rope::Rope};
 use crate::gguf::{Gguf, GgufError};
 
 /// One pre-norm transformer block: x + attn(norm(x)), then + mlp(norm(·)).
@@ -13,11 +13,11 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn load(g: &Gguf<'_>, layer: usize, c: &LlamaConfig, device: &Device) -> Result<Self, GgufError> {
+    pub fn load(g: &Gguf<'_>, layer: usize, c: &LlamaConfig, rope: &Rope, device: &Device) -> Result<Self, GgufError> {
         let p = format!("blk.{layer}");
         Ok(Self {
             attn_norm: RmsNorm::load(g, &format!("{p}.attn_norm.weight"), c.n_embd, c.rms_eps, device)?,
-            attn: Attention::load(g, &p, c, device)?,
+            attn: Attention::load(g, &p, c, rope, device)?,
             ffn_norm: RmsNorm::load(g, &format!("{p}.ffn_norm.weight"), c.n_embd, c.rms_eps, device)?,
             mlp: Mlp::load(g, &p, c.n_embd, c.n_ff, device)?,
         })

@@ -49,11 +49,11 @@ impl KvCache {
         if len >= self.len {
             return;
         }
+        if len == 0 {
+            return self.clear();
+        }
         for layer in self.layers.iter_mut() {
             *layer = layer.take().map(|(k, v)| (k.narrow(1, 0, len), v.narrow(1, 0, len)));
-            if len == 0 {
-                *layer = None;
-            }
         }
         self.len = len;
     }

@@ -26,6 +26,7 @@ use crate::gguf::{Gguf, GgufError};
 use block::Block;
 use linear::{Linear, load_matrix};
 use rms_norm::RmsNorm;
+use rope::Rope;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
@@ -66,7 +67,9 @@ impl Llama {
         let config = LlamaConfig::from_gguf(g)?;
         let c = &config;
         let token_embd = load_matrix(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
-        let blocks = (0..c.n_layer).map(|l| Block::load(g, l, c, device)).collect::<Result<Vec<_>, _>>()?;
+        // One table of rotations, shared by every block (tensor clones share their buffer).
+        let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device);
+        let blocks = (0..c.n_layer).map(|l| Block::load(g, l, c, &rope, device)).collect::<Result<Vec<_>, _>>()?;
         let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
         let head_name = if g.tensor_info("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
         let head = Linear::load(g, head_name, c.n_embd, c.n_vocab, device)?;

@@ -1,7 +1,7 @@
 //! The GGUF vocabulary's tokenizer: byte-level BPE as in GPT-2, producing exactly the ids
 //! llama.cpp produces for the same text.
 //!
-//! Encoding cuts special tokens out first, splits the rest into words (see [`pretokenize`]),
+//! Encoding cuts special tokens out first, splits the rest into words (the `pretokenize` module),
 //! spells each word as one symbol per byte and merges symbols by merge rank.
 
 mod bpe;
@@ -130,6 +130,16 @@ impl Tokenizer {
 
     pub fn is_control(&self, id: u32) -> bool {
         self.vocab.kind(id) == Some(Kind::Control)
+    }
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The tables run to tens of thousands of entries; a summary is what a log wants.
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.vocab.len())
+            .field("pre", &self.pre)
+            .finish_non_exhaustive()
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod fuzz;
+
 pub fn model_path() -> PathBuf {
     let path = match std::env::var_os("TILLER_MODEL") {
         Some(p) => PathBuf::from(p),
