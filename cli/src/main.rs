@@ -41,9 +41,9 @@ fn main() -> ExitCode {
         Command::Generate(a) => commands::generate::run(a),
         Command::Chat(a) => commands::chat::run(a),
         Command::Bench(a) => commands::bench::run(a),
-        Command::FetchModel => tiller_fetch::fetch(false)
-            .map(|p| println!("{}", p.display()))
-            .map_err(|e| e.to_string()),
+        Command::FetchModel => {
+            tiller_fetch::fetch(false).map(|p| println!("{}", p.display())).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,7 +24,8 @@ mod tests {
         super::write_f32(&path, &v).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!((10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64, 0);
-        let data: Vec<f32> = bytes[bytes.len() - 12..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let data: Vec<f32> =
+            bytes[bytes.len() - 12..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         assert_eq!(data, v);
         assert!(std::str::from_utf8(&bytes[10..bytes.len() - 12]).unwrap().contains("'shape': (3,)"));
         std::fs::remove_file(path).unwrap();

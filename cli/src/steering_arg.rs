@@ -35,13 +35,13 @@ impl SteeringArgs {
 
 /// FILE:SCALE, splitting at the last colon so paths with colons still work.
 fn parse_spec(spec: &str) -> Result<(PathBuf, f32), String> {
-    if let Some((file, scale)) = spec.rsplit_once(':') {
-        if let Ok(s) = scale.parse::<f32>() {
-            if !s.is_finite() {
-                return Err(format!("control-vector scale in `{spec}` must be a finite number"));
-            }
-            return Ok((PathBuf::from(file), s));
+    if let Some((file, scale)) = spec.rsplit_once(':')
+        && let Ok(s) = scale.parse::<f32>()
+    {
+        if !s.is_finite() {
+            return Err(format!("control-vector scale in `{spec}` must be a finite number"));
         }
+        return Ok((PathBuf::from(file), s));
     }
     Ok((PathBuf::from(spec), 1.0))
 }

@@ -14,7 +14,11 @@ fn model() -> String {
 }
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/llama_cpp").join(name).to_string_lossy().into_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/tests/fixtures/llama_cpp")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -69,8 +73,18 @@ fn logits_match_llama_cpp_and_steering_changes_them() {
     let prompt_c = "The quick brown fox jumps over the lazy dog.";
     let cv = format!("{}:0.5", fixture("cvec_multi.gguf"));
     stdout(&tiller(&[
-        "logits", "--model", &model(), "--prompt", prompt_c, "--out", steered.to_str().unwrap(),
-        "--control-vector", &cv, "--layer-range", "10", "14",
+        "logits",
+        "--model",
+        &model(),
+        "--prompt",
+        prompt_c,
+        "--out",
+        steered.to_str().unwrap(),
+        "--control-vector",
+        &cv,
+        "--layer-range",
+        "10",
+        "14",
     ]));
     let ours = npy(&steered);
     let theirs = npy(Path::new(&fixture("steered_multi_last_logits_c.npy")));
@@ -92,8 +106,23 @@ fn generate_json_answers_paris() {
 
 #[test]
 fn generate_with_seed_is_reproducible_and_ignore_eos_runs_to_the_limit() {
-    let args = ["generate", "--model", &model(), "--prompt", "Once upon a time", "--max-tokens", "12",
-        "--temperature", "0.9", "--top-p", "0.95", "--seed", "7", "--ignore-eos", "--json"];
+    let args = [
+        "generate",
+        "--model",
+        &model(),
+        "--prompt",
+        "Once upon a time",
+        "--max-tokens",
+        "12",
+        "--temperature",
+        "0.9",
+        "--top-p",
+        "0.95",
+        "--seed",
+        "7",
+        "--ignore-eos",
+        "--json",
+    ];
     let run = || -> serde_json::Value { serde_json::from_str(stdout(&tiller(&args)).trim()).unwrap() };
     let (a, b) = (run(), run());
     assert_eq!(a["ids"], b["ids"]);
@@ -114,7 +143,20 @@ fn bad_inputs_give_one_clear_line() {
 
     let cv = format!("{}:1", fixture("cvec_dragon.gguf"));
     assert_clean_error(
-        &tiller(&["logits", "--model", &model(), "--prompt", "hi", "--out", "/tmp/x.npy", "--control-vector", &cv, "--layer-range", "0", "5"]),
+        &tiller(&[
+            "logits",
+            "--model",
+            &model(),
+            "--prompt",
+            "hi",
+            "--out",
+            "/tmp/x.npy",
+            "--control-vector",
+            &cv,
+            "--layer-range",
+            "0",
+            "5",
+        ]),
         "layer range",
     );
     assert_clean_error(

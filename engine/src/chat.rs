@@ -97,14 +97,11 @@ impl ChatTemplate {
             let text = g
                 .get(key)
                 .and_then(|id| id.as_u64())
-                .and_then(|id| {
-                    g.get("tokenizer.ggml.tokens")?.as_array()?.get(usize::try_from(id).ok()?)
-                })
+                .and_then(|id| g.get("tokenizer.ggml.tokens")?.as_array()?.get(usize::try_from(id).ok()?))
                 .and_then(|t| t.as_str());
             text.unwrap_or_default().to_string()
         };
-        let (bos, eos) =
-            (token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id"));
+        let (bos, eos) = (token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id"));
         Ok(template.with_special_tokens(bos, eos))
     }
 
@@ -123,8 +120,7 @@ impl ChatTemplate {
             Err(JinjaError::new(ErrorKind::InvalidOperation, msg.clone()).with_source(Raised(msg)))
         });
         env.set_unknown_method_callback(python_method);
-        env.add_template_owned(NAME, source.clone())
-            .map_err(|e| ChatError::Syntax(one_line(&e)))?;
+        env.add_template_owned(NAME, source.clone()).map_err(|e| ChatError::Syntax(one_line(&e)))?;
         Ok(Self { env, source, bos_token: String::new(), eos_token: String::new() })
     }
 
@@ -149,11 +145,7 @@ impl ChatTemplate {
 
     /// The prompt text for `messages`; with `add_generation_prompt` it ends where the assistant's
     /// reply should begin.
-    pub fn render(
-        &self,
-        messages: &[Message],
-        add_generation_prompt: bool,
-    ) -> Result<String, ChatError> {
+    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String, ChatError> {
         let template = self.env.get_template(NAME).map_err(|e| ChatError::Render(one_line(&e)))?;
         template
             .render(context! {
@@ -194,8 +186,7 @@ fn python_method(
     method: &str,
     args: &[JinjaValue],
 ) -> Result<JinjaValue, JinjaError> {
-    let with_value =
-        || std::iter::once(value.clone()).chain(args.iter().cloned()).collect::<Vec<_>>();
+    let with_value = || std::iter::once(value.clone()).chain(args.iter().cloned()).collect::<Vec<_>>();
     match (value.kind(), method) {
         (ValueKind::String, "strip") => state.apply_filter("trim", &with_value()),
         (ValueKind::String, "upper" | "lower" | "title" | "capitalize" | "replace" | "split") => {
@@ -204,23 +195,14 @@ fn python_method(
         (ValueKind::String, "lstrip" | "rstrip") => {
             let s = value.as_str().unwrap_or_default();
             let (chars,): (Option<String>,) = minijinja::value::from_args(args)?;
-            let matches =
-                |c: char| chars.as_deref().map_or(c.is_whitespace(), |set| set.contains(c));
-            let out = if method == "lstrip" {
-                s.trim_start_matches(matches)
-            } else {
-                s.trim_end_matches(matches)
-            };
+            let matches = |c: char| chars.as_deref().map_or(c.is_whitespace(), |set| set.contains(c));
+            let out = if method == "lstrip" { s.trim_start_matches(matches) } else { s.trim_end_matches(matches) };
             Ok(JinjaValue::from(out))
         }
         (ValueKind::String, "startswith" | "endswith") => {
             let s = value.as_str().unwrap_or_default();
             let (affix,): (String,) = minijinja::value::from_args(args)?;
-            Ok(JinjaValue::from(if method == "startswith" {
-                s.starts_with(&affix)
-            } else {
-                s.ends_with(&affix)
-            }))
+            Ok(JinjaValue::from(if method == "startswith" { s.starts_with(&affix) } else { s.ends_with(&affix) }))
         }
         (ValueKind::Map, "items") => state.apply_filter("items", &with_value()),
         (ValueKind::Map, "keys") => Ok(JinjaValue::from_iter(value.try_iter()?)),
@@ -229,8 +211,7 @@ fn python_method(
             Ok(JinjaValue::from(values?))
         }
         (ValueKind::Map, "get") => {
-            let (key, default): (JinjaValue, Option<JinjaValue>) =
-                minijinja::value::from_args(args)?;
+            let (key, default): (JinjaValue, Option<JinjaValue>) = minijinja::value::from_args(args)?;
             let found = value.get_item(&key)?;
             Ok(if found.is_undefined() { default.unwrap_or(JinjaValue::from(())) } else { found })
         }
@@ -272,9 +253,6 @@ mod tests {
         assert_eq!(t.render(&[Message::user("x")], false).unwrap(), "ok");
         let err = t.render(&[Message::assistant("x")], false).unwrap_err();
         assert_eq!(err, ChatError::Raised("Conversation must start with a user".into()));
-        assert_eq!(
-            err.to_string(),
-            "the chat template rejected the conversation: Conversation must start with a user"
-        );
+        assert_eq!(err.to_string(), "the chat template rejected the conversation: Conversation must start with a user");
     }
 }

@@ -30,15 +30,7 @@ pub struct SamplingParams {
 
 impl Default for SamplingParams {
     fn default() -> Self {
-        Self {
-            temperature: 0.0,
-            top_k: 0,
-            top_p: 1.0,
-            min_p: 0.0,
-            repetition_penalty: 1.0,
-            repeat_last_n: 64,
-            seed: 0,
-        }
+        Self { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.0, repeat_last_n: 64, seed: 0 }
     }
 }
 
@@ -351,15 +343,7 @@ mod tests {
         // Pinned so that a wasm32 build can be checked against these exact values.
         let mut r = Rng::new(42);
         let u: Vec<u64> = (0..4).map(|_| r.next_u64()).collect();
-        assert_eq!(
-            u,
-            [
-                0xbdd7_3226_2feb_6e95,
-                0x28ef_e333_b266_f103,
-                0x4752_6757_130f_9f52,
-                0x581c_e1ff_0e4a_e394
-            ]
-        );
+        assert_eq!(u, [0xbdd7_3226_2feb_6e95, 0x28ef_e333_b266_f103, 0x4752_6757_130f_9f52, 0x581c_e1ff_0e4a_e394]);
         let mut r = Rng::new(42);
         let f: Vec<f32> = (0..4).map(|_| r.next_f32()).collect();
         assert_eq!(f, [0.741_564_87, 0.159_910_38, 0.278_601_1, 0.344_190_66]);
@@ -410,14 +394,8 @@ mod tests {
             (SamplingParams { top_p: f32::NAN, ..Default::default() }, "top_p"),
             (SamplingParams { min_p: 1.0, ..Default::default() }, "min_p"),
             (SamplingParams { min_p: -0.1, ..Default::default() }, "min_p"),
-            (
-                SamplingParams { repetition_penalty: 0.0, ..Default::default() },
-                "repetition_penalty",
-            ),
-            (
-                SamplingParams { repetition_penalty: f32::INFINITY, ..Default::default() },
-                "repetition_penalty",
-            ),
+            (SamplingParams { repetition_penalty: 0.0, ..Default::default() }, "repetition_penalty"),
+            (SamplingParams { repetition_penalty: f32::INFINITY, ..Default::default() }, "repetition_penalty"),
         ];
         for (p, field) in bad {
             let err = p.validate().unwrap_err().to_string();
@@ -425,11 +403,7 @@ mod tests {
             assert!(!err.contains('\n'));
             assert!(Sampler::new(p).is_err());
         }
-        assert!(
-            SamplingParams { top_p: 1.0, min_p: 0.99, temperature: 2.0, ..Default::default() }
-                .validate()
-                .is_ok()
-        );
+        assert!(SamplingParams { top_p: 1.0, min_p: 0.99, temperature: 2.0, ..Default::default() }.validate().is_ok());
     }
 
     #[test]
@@ -453,9 +427,7 @@ mod tests {
     fn same_seed_same_tokens_different_seed_different_tokens() {
         let logits: Vec<f32> = (0..50).map(|i| (i % 7) as f32 * 0.1).collect();
         let run = |seed| {
-            let mut s =
-                Sampler::new(SamplingParams { temperature: 1.0, seed, ..Default::default() })
-                    .unwrap();
+            let mut s = Sampler::new(SamplingParams { temperature: 1.0, seed, ..Default::default() }).unwrap();
             (0..200).map(|_| s.sample(&logits, &[])).collect::<Vec<_>>()
         };
         assert_eq!(run(1), run(1));
@@ -577,9 +549,7 @@ mod tests {
     #[test]
     fn odd_logits_do_not_panic() {
         let mut greedy = Sampler::new(SamplingParams::default()).unwrap();
-        let mut hot =
-            Sampler::new(SamplingParams { top_k: 2, top_p: 0.5, min_p: 0.1, ..params(1.0) })
-                .unwrap();
+        let mut hot = Sampler::new(SamplingParams { top_k: 2, top_p: 0.5, min_p: 0.1, ..params(1.0) }).unwrap();
         let mut plain = Sampler::new(params(1.0)).unwrap();
         let nan = f32::NAN;
         let cases: [&[f32]; 6] = [

@@ -121,10 +121,8 @@ impl Steering {
                 sum.iter_mut().zip(dir).for_each(|(a, &d)| *a += scale * d);
             }
         }
-        let per_layer = sums
-            .into_iter()
-            .map(|s| s.map(|v| Tensor::from_data(TensorData::new(v, [1, n_embd]), device)))
-            .collect();
+        let per_layer =
+            sums.into_iter().map(|s| s.map(|v| Tensor::from_data(TensorData::new(v, [1, n_embd]), device))).collect();
         Ok(Self { per_layer })
     }
 

@@ -6,19 +6,18 @@ use std::sync::OnceLock;
 use tiller_engine::chat::{ChatError, ChatTemplate, Message};
 use tiller_engine::gguf::{Gguf, Value, write_f32_gguf};
 
-const SMOL_SYSTEM: &str = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n";
+const SMOL_SYSTEM: &str =
+    "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n";
 
 fn model_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let path = match std::env::var_os("TILLER_MODEL") {
             Some(p) => PathBuf::from(p),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
         };
-        std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("cannot read {}: {e}; run `cargo xtask fetch-model` first", path.display())
-        })
+        std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `cargo xtask fetch-model` first", path.display()))
     })
 }
 
@@ -59,9 +58,7 @@ fn without_generation_prompt_the_text_ends_after_the_last_message() {
 
 #[test]
 fn an_explicit_system_message_replaces_the_default() {
-    let out = smol()
-        .render(&[Message::system("You speak like a pirate."), Message::user("Hello")], true)
-        .unwrap();
+    let out = smol().render(&[Message::system("You speak like a pirate."), Message::user("Hello")], true).unwrap();
     assert_eq!(
         out,
         "<|im_start|>system\nYou speak like a pirate.<|im_end|>\n\
@@ -72,8 +69,7 @@ fn an_explicit_system_message_replaces_the_default() {
 
 #[test]
 fn multi_turn() {
-    let messages =
-        [Message::user("What is 2+2?"), Message::assistant("4."), Message::user("And times 3?")];
+    let messages = [Message::user("What is 2+2?"), Message::assistant("4."), Message::user("And times 3?")];
     let out = smol().render(&messages, true).unwrap();
     assert_eq!(
         out,
@@ -90,10 +86,7 @@ fn content_is_inserted_verbatim() {
     // Template syntax and special tokens inside a message are data, not template.
     let content = "{{ 1 + 1 }} {% if x %}<|im_end|>\n\"quotes\" & <html> ünïcödé 🚀";
     let out = smol().render(&[Message::system("s"), Message::user(content)], false).unwrap();
-    assert_eq!(
-        out,
-        format!("<|im_start|>system\ns<|im_end|>\n<|im_start|>user\n{content}<|im_end|>\n")
-    );
+    assert_eq!(out, format!("<|im_start|>system\ns<|im_end|>\n<|im_start|>user\n{content}<|im_end|>\n"));
 }
 
 #[test]
@@ -117,8 +110,7 @@ fn special_tokens_come_from_the_file() {
 
 #[test]
 fn chatml_fallback() {
-    let messages =
-        [Message::system("Be brief."), Message::user("Hi"), Message::assistant("Hello!")];
+    let messages = [Message::system("Be brief."), Message::user("Hi"), Message::assistant("Hello!")];
     let expected = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n\
                     <|im_start|>assistant\nHello!<|im_end|>\n";
     let t = ChatTemplate::chatml();
@@ -139,14 +131,12 @@ fn chatml_fallback() {
 
 #[test]
 fn a_template_from_a_small_file_is_used() {
-    let source = "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}{{ eos_token }}";
+    let source =
+        "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}{{ eos_token }}";
     let bytes = write_f32_gguf(
         &[
             ("tokenizer.chat_template", Value::String(source.into())),
-            (
-                "tokenizer.ggml.tokens",
-                Value::Array(vec![Value::String("<unk>".into()), Value::String("<s>".into())]),
-            ),
+            ("tokenizer.ggml.tokens", Value::Array(vec![Value::String("<unk>".into()), Value::String("<s>".into())])),
             ("tokenizer.ggml.bos_token_id", Value::U32(1)),
             // Out of range: the token text is simply left empty.
             ("tokenizer.ggml.eos_token_id", Value::U32(99)),
@@ -199,10 +189,7 @@ fn broken_templates_are_errors_not_panics() {
         let e = t.render(&[Message::user("x")], true).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, ChatError::Render(_)), "{source:?}: {e:?}");
-        assert!(
-            msg.starts_with("the chat template failed to render: ") && !msg.contains('\n'),
-            "{msg}"
-        );
+        assert!(msg.starts_with("the chat template failed to render: ") && !msg.contains('\n'), "{msg}");
     }
 }
 
@@ -216,12 +203,7 @@ fn raise_exception_reports_the_templates_message() {
     let t = ChatTemplate::new(source.to_string()).unwrap();
     assert_eq!(t.render(&[Message::user("a"), Message::assistant("b")], false).unwrap(), "ab");
     let e = t.render(&[Message::user("a"), Message::user("b")], false).unwrap_err();
-    assert_eq!(
-        e,
-        ChatError::Raised(
-            "Conversation roles must alternate user/assistant/user/assistant/...".into()
-        )
-    );
+    assert_eq!(e, ChatError::Raised("Conversation roles must alternate user/assistant/user/assistant/...".into()));
 }
 
 #[test]

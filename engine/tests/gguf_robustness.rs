@@ -69,8 +69,7 @@ fn alloc_budget(len: usize) -> usize {
 fn model_path() -> PathBuf {
     match std::env::var_os("TILLER_MODEL") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
     }
 }
 
@@ -79,9 +78,8 @@ fn model_head() -> &'static [u8] {
     static HEAD: OnceLock<Vec<u8>> = OnceLock::new();
     HEAD.get_or_init(|| {
         let path = model_path();
-        let file = std::fs::File::open(&path).unwrap_or_else(|e| {
-            panic!("cannot open {}: {e}; run `cargo xtask fetch-model` first", path.display())
-        });
+        let file = std::fs::File::open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}; run `cargo xtask fetch-model` first", path.display()));
         let mut head = Vec::new();
         file.take(64 * 1024).read_to_end(&mut head).expect("read the model");
         assert_eq!(head.len(), 64 * 1024, "{} is too short", path.display());
@@ -108,16 +106,10 @@ fn small_metadata() -> Vec<(&'static str, Value)> {
                 Value::String("hello".into()),
             ]),
         ),
-        (
-            "tokenizer.ggml.token_type",
-            Value::Array(vec![Value::I32(3), Value::I32(3), Value::I32(1)]),
-        ),
+        ("tokenizer.ggml.token_type", Value::Array(vec![Value::I32(3), Value::I32(3), Value::I32(1)])),
         (
             "test.nested",
-            Value::Array(vec![
-                Value::Array(vec![Value::U8(1), Value::U8(2)]),
-                Value::Array(vec![Value::U8(3)]),
-            ]),
+            Value::Array(vec![Value::Array(vec![Value::U8(1), Value::U8(2)]), Value::Array(vec![Value::U8(3)])]),
         ),
     ]
 }
@@ -126,9 +118,7 @@ fn small_metadata() -> Vec<(&'static str, Value)> {
 /// prefix cuts into something the reader needs.
 fn small_file() -> &'static [u8] {
     static FILE: OnceLock<Vec<u8>> = OnceLock::new();
-    FILE.get_or_init(|| {
-        write_f32_gguf(&small_metadata(), &[("a", vec![4, 3], &A), ("b", vec![8], &B)])
-    })
+    FILE.get_or_init(|| write_f32_gguf(&small_metadata(), &[("a", vec![4, 3], &A), ("b", vec![8], &B)]))
 }
 
 /// Everything a caller might do with a parsed file; must not panic whatever the bytes were.
@@ -151,8 +141,7 @@ fn exercise(bytes: &[u8]) -> Result<(), GgufError> {
 fn tensor_fields(file: &[u8], name: &str) -> (usize, usize) {
     let mut needle = (name.len() as u64).to_le_bytes().to_vec();
     needle.extend(name.as_bytes());
-    let at =
-        file.windows(needle.len()).position(|w| w == needle).expect("tensor entry") + needle.len();
+    let at = file.windows(needle.len()).position(|w| w == needle).expect("tensor entry") + needle.len();
     let n_dims = u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
     let ty = at + 4 + 8 * n_dims;
     (ty, ty + 4)
@@ -192,10 +181,7 @@ fn small_file_round_trips() {
     assert_eq!(g.metadata().len(), small_metadata().len());
     let infos: Vec<(&str, &[u64], TensorType)> =
         g.tensors().iter().map(|t| (t.name.as_str(), t.dims.as_slice(), t.ty)).collect();
-    assert_eq!(
-        infos,
-        [("a", &[4u64, 3][..], TensorType::F32), ("b", &[8u64][..], TensorType::F32)]
-    );
+    assert_eq!(infos, [("a", &[4u64, 3][..], TensorType::F32), ("b", &[8u64][..], TensorType::F32)]);
     // Bit patterns, so that −0.0 and the extremes are compared exactly.
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&g.dequantize("a").unwrap()), bits(&A));
@@ -253,13 +239,7 @@ fn overwritten(g: &mut Gen, mut bytes: Vec<u8>, max_edits: u64) -> Vec<u8> {
 
 #[test]
 fn random_bytes() {
-    check(
-        "random_bytes",
-        0x6767_7566_0001,
-        MANY,
-        |g| g.bytes(599),
-        |b| no_panic_and_bounded_alloc(b),
-    );
+    check("random_bytes", 0x6767_7566_0001, MANY, |g| g.bytes(599), |b| no_panic_and_bounded_alloc(b));
 }
 
 /// Past the magic and version checks, so that the random bytes reach the metadata and the
@@ -348,10 +328,7 @@ fn the_real_model_head_truncated_anywhere() {
         |&cut| {
             let head = &model_head()[..cut];
             let (result, largest) = largest_alloc(|| Gguf::parse(head).map(|_| ()));
-            assert!(
-                matches!(result, Err(GgufError::Truncated { .. })),
-                "{cut}-byte prefix: {result:?}"
-            );
+            assert!(matches!(result, Err(GgufError::Truncated { .. })), "{cut}-byte prefix: {result:?}");
             assert!(largest <= alloc_budget(cut), "allocated {largest}");
         },
     );
@@ -444,10 +421,7 @@ fn q4_k_parses_but_does_not_dequantize() {
     assert_eq!(g.tensors()[0].ty, TensorType::Other(12));
     assert_eq!(g.tensor_bytes(&g.tensors()[0]).len(), 144);
     let err = g.dequantize("blk.0.ffn_down.weight").unwrap_err();
-    assert_eq!(
-        err,
-        GgufError::UnsupportedType { ty: "Q4_K".into(), tensor: "blk.0.ffn_down.weight".into() }
-    );
+    assert_eq!(err, GgufError::UnsupportedType { ty: "Q4_K".into(), tensor: "blk.0.ffn_down.weight".into() });
     assert_eq!(err.to_string(), "unsupported tensor type Q4_K in tensor blk.0.ffn_down.weight");
 
     // A row that is not a whole number of Q4_K blocks is malformed, not merely unsupported.

@@ -48,7 +48,9 @@ fn check_device(device: &Device, label: &str) {
         let last = &all[(ids.len() - 1) * n_vocab..];
         let (llama_max, llama_mean) = diff(last, &npy_f32(&format!("llama_cpp/last_logits_{name}.npy")));
         let (np_max, _) = diff(last, &npy_f32(&format!("llama_cpp/np_f32_last_logits_{name}.npy")));
-        println!("[{label}] prompt {name}: vs llama.cpp max {llama_max:.3} mean {llama_mean:.3}; vs numpy f32 max {np_max:.5}");
+        println!(
+            "[{label}] prompt {name}: vs llama.cpp max {llama_max:.3} mean {llama_mean:.3}; vs numpy f32 max {np_max:.5}"
+        );
         if llama_max > LLAMA_MAX || llama_mean > LLAMA_MEAN {
             failures.push(format!("prompt {name}: vs llama.cpp max {llama_max} mean {llama_mean}"));
         }
@@ -60,18 +62,23 @@ fn check_device(device: &Device, label: &str) {
             let margin = top_logits[0].as_f64().unwrap() - top_logits[1].as_f64().unwrap();
             let ours = argmax(&all[pos * n_vocab..(pos + 1) * n_vocab]) as u32;
             if margin > MARGIN && ours != top_ids[0] {
-                failures.push(format!("prompt {name} position {pos}: argmax {ours}, llama.cpp {} (margin {margin:.3})", top_ids[0]));
+                failures.push(format!(
+                    "prompt {name} position {pos}: argmax {ours}, llama.cpp {} (margin {margin:.3})",
+                    top_ids[0]
+                ));
             }
         }
 
         // Greedy continuation: equal to llama.cpp's until its first close call.
         let greedy = &p["greedy"];
         let want = ids_of(&greedy["ids"]);
-        let margins: Vec<f64> = greedy["top1_top2_margins"].as_array().unwrap().iter().map(|m| m.as_f64().unwrap()).collect();
+        let margins: Vec<f64> =
+            greedy["top1_top2_margins"].as_array().unwrap().iter().map(|m| m.as_f64().unwrap()).collect();
         let sure = margins.iter().position(|&m| m <= MARGIN).unwrap_or(want.len());
         let got = greedy_ids(&m, &ids, Steering::none(), sure);
         if got[..] != want[..sure] {
-            failures.push(format!("prompt {name}: greedy {got:?} != llama.cpp {:?} (first {sure} tokens)", &want[..sure]));
+            failures
+                .push(format!("prompt {name}: greedy {got:?} != llama.cpp {:?} (first {sure} tokens)", &want[..sure]));
         }
     }
 
@@ -98,7 +105,8 @@ fn check_device(device: &Device, label: &str) {
         let prompt = reference["prompts"].as_array().unwrap().iter().find(|p| p["name"] == case["prompt"]).unwrap();
         let bytes = std::fs::read(fixture(&format!("llama_cpp/{}", case["file"].as_str().unwrap()))).unwrap();
         let cv = ControlVector::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap();
-        let range = case["range"].as_array().map(|r| (r[0].as_u64().unwrap() as usize, r[1].as_u64().unwrap() as usize));
+        let range =
+            case["range"].as_array().map(|r| (r[0].as_u64().unwrap() as usize, r[1].as_u64().unwrap() as usize));
         let scale = case["scale"].as_f64().unwrap() as f32;
         let c = &m.model.config;
         let mut steering = Steering::new(&[(&cv, scale)], range, c.n_layer, c.n_embd, device).unwrap();
@@ -107,7 +115,9 @@ fn check_device(device: &Device, label: &str) {
         let unsteered = npy_f32(&format!("llama_cpp/last_logits_{}.npy", case["prompt"].as_str().unwrap()));
         let (max, mean) = diff(&got, &want);
         let (effect, _) = diff(&want, &unsteered);
-        println!("[{label}] steering {name}: vs llama.cpp max {max:.3} mean {mean:.3} (the steering itself moves logits by up to {effect:.2})");
+        println!(
+            "[{label}] steering {name}: vs llama.cpp max {max:.3} mean {mean:.3} (the steering itself moves logits by up to {effect:.2})"
+        );
         if max > LLAMA_MAX || mean > LLAMA_MEAN {
             failures.push(format!("steering {name}: max {max} mean {mean}"));
         }

@@ -5,12 +5,12 @@ mod common;
 use burn::tensor::Device;
 use common::*;
 use tiller_engine::chat::Message;
+use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Logits, ModelError};
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::{Session, Stop};
 use tiller_engine::steer::{ControlVector, Steering};
-use tiller_engine::gguf::Gguf;
 
 #[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn load() -> (LoadedModel, Device) {

@@ -22,8 +22,7 @@ const VOCAB_SIZE: usize = 49152;
 fn model_path() -> PathBuf {
     match std::env::var_os("TILLER_MODEL") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct.Q4_1.gguf"),
     }
 }
 
@@ -52,9 +51,7 @@ struct Case {
 }
 
 fn cases(file: &str) -> Vec<Case> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file);
     let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -69,23 +66,17 @@ fn all_cases() -> Vec<Case> {
 fn check_against_llama_cpp(cases: &[Case]) {
     let mut failures = Vec::new();
     for case in cases {
-        let label = case
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{:?}", case.text));
+        let label = case.name.clone().unwrap_or_else(|| format!("{:?}", case.text));
         for (parse_special, want) in [(true, &case.ids), (false, &case.ids_parse_special_false)] {
             let got = tok().encode(&case.text, parse_special);
             if &got != want {
-                failures.push(format!("{label} (parse_special={parse_special})\n  llama.cpp {want:?}\n  ours      {got:?}"));
+                failures.push(format!(
+                    "{label} (parse_special={parse_special})\n  llama.cpp {want:?}\n  ours      {got:?}"
+                ));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -106,10 +97,7 @@ fn extra_cases_match_llama_cpp() {
 /// which llama.cpp drops too (SmolLM2 lacks tokens for six ASCII controls and for bytes that
 /// begin only invalid or unassigned UTF-8). For everyday text that is the text itself.
 fn round_trip_of(text: &str) -> String {
-    let kept: Vec<u8> = text
-        .bytes()
-        .filter(|&b| tok().token_id(&byte_char(b)).is_some())
-        .collect();
+    let kept: Vec<u8> = text.bytes().filter(|&b| tok().token_id(&byte_char(b)).is_some()).collect();
     String::from_utf8_lossy(&kept).into_owned()
 }
 
@@ -124,10 +112,7 @@ fn decode_inverts_encode_for_every_case() {
         assert_eq!(tok().decode(&case.ids), want);
     }
     // Only the two cases written to hit tokenless bytes lose anything.
-    assert!(
-        exact >= all_cases().len() - 2,
-        "only {exact} cases round-trip exactly"
-    );
+    assert!(exact >= all_cases().len() - 2, "only {exact} cases round-trip exactly");
 }
 
 #[test]
@@ -137,10 +122,7 @@ fn bytes_without_a_token_are_dropped() {
     assert_eq!(tok().encode("ab", false), [369]);
     assert_eq!(round_trip_of("a\u{4}\u{6}\u{13}\u{14}\u{16}\u{1d}b"), "ab");
     // U+50000 (unassigned plane 5) is F1 90 80 80: the lead byte has no token, the other three do.
-    assert_eq!(
-        tok().decode(&tok().encode("\u{50000}", false)),
-        "\u{FFFD}\u{FFFD}\u{FFFD}"
-    );
+    assert_eq!(tok().decode(&tok().encode("\u{50000}", false)), "\u{FFFD}\u{FFFD}\u{FFFD}");
 }
 
 #[test]
@@ -181,22 +163,12 @@ fn stream(ids: &[u32]) -> Vec<String> {
 
 #[test]
 fn streaming_holds_back_split_characters() {
-    for text in [
-        "東京タワー",
-        "emoji 🙂👍🏽 and 👨‍👩‍👧‍👦",
-        "नमस्ते दुनिया",
-        "你好，世界！",
-    ] {
+    for text in ["東京タワー", "emoji 🙂👍🏽 and 👨‍👩‍👧‍👦", "नमस्ते दुनिया", "你好，世界！"]
+    {
         let ids = tok().encode(text, true);
         let chunks = stream(&ids);
-        assert!(
-            chunks.iter().all(|c| !c.contains('\u{FFFD}')),
-            "{text:?} streamed as {chunks:?}"
-        );
-        assert!(
-            chunks.iter().any(String::is_empty),
-            "{text:?}: no token ended mid-character"
-        );
+        assert!(chunks.iter().all(|c| !c.contains('\u{FFFD}')), "{text:?} streamed as {chunks:?}");
+        assert!(chunks.iter().any(String::is_empty), "{text:?}: no token ended mid-character");
         assert_eq!(chunks.last().map(String::as_str), Some(""));
     }
 }
@@ -259,17 +231,8 @@ fn encoding_prose_and_prompts() {
     let (ids, prose_time) = timed(|| tok().encode(&prose, true));
     assert!(ids.iter().all(|&id| (id as usize) < VOCAB_SIZE));
     assert_eq!(tok().decode(&ids), round_trip_of(&prose));
-    let prompts: Vec<String> = cases("tokenizer_cases.json")
-        .into_iter()
-        .take(4)
-        .map(|c| c.text)
-        .collect();
-    let (prompt_ids, prompts_time) = timed(|| {
-        prompts
-            .iter()
-            .map(|p| tok().encode(p, true))
-            .collect::<Vec<_>>()
-    });
+    let prompts: Vec<String> = cases("tokenizer_cases.json").into_iter().take(4).map(|c| c.text).collect();
+    let (prompt_ids, prompts_time) = timed(|| prompts.iter().map(|p| tok().encode(p, true)).collect::<Vec<_>>());
     for (p, ids) in prompts.iter().zip(&prompt_ids) {
         assert_eq!(tok().decode(ids), round_trip_of(p));
     }
@@ -284,19 +247,9 @@ fn encoding_prose_and_prompts() {
 /// trip; the time each took is printed, not asserted.
 #[test]
 fn long_words_round_trip() {
-    for long in [
-        "x".repeat(100_000),
-        " ".repeat(100_000),
-        "ab".repeat(50_000),
-        "!?".repeat(50_000),
-    ] {
+    for long in ["x".repeat(100_000), " ".repeat(100_000), "ab".repeat(50_000), "!?".repeat(50_000)] {
         let (ids, took) = timed(|| tok().encode(&long, false));
-        println!(
-            "encode: {} bytes of {:?}… took {took:?} ({} ids)",
-            long.len(),
-            &long[..2],
-            ids.len()
-        );
+        println!("encode: {} bytes of {:?}… took {took:?} ({} ids)", long.len(), &long[..2], ids.len());
         assert_eq!(tok().decode(&ids), long);
     }
 }
@@ -311,38 +264,19 @@ fn round_trips(text: &str) {
     let want = round_trip_of(text);
     for parse_special in [false, true] {
         let ids = tok().encode(text, parse_special);
-        assert!(
-            ids.iter().all(|&id| (id as usize) < VOCAB_SIZE),
-            "parse_special={parse_special}: {ids:?}"
-        );
-        assert_eq!(
-            tok().decode(&ids),
-            want,
-            "parse_special={parse_special}: {ids:?}"
-        );
+        assert!(ids.iter().all(|&id| (id as usize) < VOCAB_SIZE), "parse_special={parse_special}: {ids:?}");
+        assert_eq!(tok().decode(&ids), want, "parse_special={parse_special}: {ids:?}");
     }
 }
 
 #[test]
 fn any_text_round_trips() {
-    check(
-        "any_text_round_trips",
-        0x746f_6b00_0001,
-        CASES,
-        |g| g.any_string(32),
-        |t| round_trips(t),
-    );
+    check("any_text_round_trips", 0x746f_6b00_0001, CASES, |g| g.any_string(32), |t| round_trips(t));
 }
 
 #[test]
 fn mixed_text_round_trips() {
-    check(
-        "mixed_text_round_trips",
-        0x746f_6b00_0002,
-        CASES,
-        |g| g.mixed_text(40),
-        |t| round_trips(t),
-    );
+    check("mixed_text_round_trips", 0x746f_6b00_0002, CASES, |g| g.mixed_text(40), |t| round_trips(t));
 }
 
 #[test]
@@ -367,16 +301,9 @@ fn streaming_byte_tokens_matches_decode() {
         |g| g.bytes(63),
         |bytes| {
             // Single-byte tokens give arbitrary byte sequences, valid UTF-8 or not.
-            let ids: Vec<u32> = bytes
-                .iter()
-                .filter_map(|&b| tok().token_id(&byte_char(b)))
-                .collect();
+            let ids: Vec<u32> = bytes.iter().filter_map(|&b| tok().token_id(&byte_char(b))).collect();
             let chunks = stream(&ids);
-            let kept: Vec<u8> = bytes
-                .iter()
-                .copied()
-                .filter(|&b| tok().token_id(&byte_char(b)).is_some())
-                .collect();
+            let kept: Vec<u8> = bytes.iter().copied().filter(|&b| tok().token_id(&byte_char(b)).is_some()).collect();
             assert_eq!(chunks.concat(), String::from_utf8_lossy(&kept));
         },
     );
@@ -389,8 +316,7 @@ fn byte_char(b: u8) -> String {
     let c = if printable(b) {
         char::from(b)
     } else {
-        char::from_u32(0x100 + (0..b).filter(|&x| !printable(x)).count() as u32)
-            .expect("below U+0200")
+        char::from_u32(0x100 + (0..b).filter(|&x| !printable(x)).count() as u32).expect("below U+0200")
     };
     c.to_string()
 }
@@ -403,9 +329,7 @@ fn strs(items: &[&str]) -> Value {
 
 /// A GGUF whose vocabulary is the 256 byte tokens, "ab" (from the merge "a b"), a control
 /// token and a user-defined one; `edit` changes the metadata before it is written.
-fn synthetic(
-    edit: impl FnOnce(&mut Vec<(&'static str, Value)>),
-) -> Result<Tokenizer, TokenizerError> {
+fn synthetic(edit: impl FnOnce(&mut Vec<(&'static str, Value)>)) -> Result<Tokenizer, TokenizerError> {
     let mut tokens: Vec<String> = (0..=255u8).map(byte_char).collect();
     tokens.extend(["ab", "<ctl>", "<usr>"].map(String::from));
     let mut types = vec![Value::I32(1); 257];
@@ -413,10 +337,7 @@ fn synthetic(
     let mut meta: Vec<(&str, Value)> = vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String("smollm".into())),
-        (
-            "tokenizer.ggml.tokens",
-            Value::Array(tokens.into_iter().map(Value::String).collect()),
-        ),
+        ("tokenizer.ggml.tokens", Value::Array(tokens.into_iter().map(Value::String).collect())),
         ("tokenizer.ggml.token_type", Value::Array(types)),
         ("tokenizer.ggml.merges", strs(&["a b"])),
     ];
@@ -426,10 +347,7 @@ fn synthetic(
 }
 
 fn set(meta: &mut [(&'static str, Value)], key: &str, value: Value) {
-    meta.iter_mut()
-        .find(|(k, _)| *k == key)
-        .expect("key present")
-        .1 = value;
+    meta.iter_mut().find(|(k, _)| *k == key).expect("key present").1 = value;
 }
 
 #[test]
@@ -446,21 +364,13 @@ fn synthetic_vocabulary_encodes() {
 
     // Token ids here are the bytes themselves, except that "z" has no token.
     let without_z = synthetic(|m| {
-        let tokens =
-            (0..=255u8).map(|b| Value::String(if b == b'z' { "zz".into() } else { byte_char(b) }));
+        let tokens = (0..=255u8).map(|b| Value::String(if b == b'z' { "zz".into() } else { byte_char(b) }));
         set(m, "tokenizer.ggml.tokens", Value::Array(tokens.collect()));
-        set(
-            m,
-            "tokenizer.ggml.token_type",
-            Value::Array(vec![Value::I32(1); 256]),
-        );
+        set(m, "tokenizer.ggml.token_type", Value::Array(vec![Value::I32(1); 256]));
         set(m, "tokenizer.ggml.merges", strs(&[]));
     })
     .expect("a missing byte token is no error");
-    assert_eq!(
-        without_z.encode("azb", false),
-        [u32::from(b'a'), u32::from(b'b')]
-    );
+    assert_eq!(without_z.encode("azb", false), [u32::from(b'a'), u32::from(b'b')]);
 }
 
 #[test]
@@ -483,11 +393,7 @@ fn synthetic_vocabulary_errors() {
         TokenizerError::BadKey { .. }
     ));
     assert!(matches!(
-        err(|m| set(
-            m,
-            "tokenizer.ggml.token_type",
-            Value::Array(vec![Value::I32(1)])
-        )),
+        err(|m| set(m, "tokenizer.ggml.token_type", Value::Array(vec![Value::I32(1)]))),
         TokenizerError::BadKey { .. }
     ));
     assert!(matches!(

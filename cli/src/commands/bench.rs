@@ -1,19 +1,15 @@
-use std::path::PathBuf;
 use std::time::Instant;
 
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::Session;
 
 use super::turn;
-use crate::backend::{Backend, device};
-use crate::model_arg::load;
+use crate::model_arg::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    model: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "flex")]
-    backend: Backend,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Prompt length for the prefill measurement (llama-bench's pp)
     #[arg(long, default_value_t = 64)]
     prompt_tokens: usize,
@@ -29,8 +25,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), String> {
     let t0 = Instant::now();
-    let device = device(a.backend)?;
-    let m = load(a.model, &device)?;
+    let (m, _) = a.model.load()?;
     let load_s = t0.elapsed().as_secs_f64();
 
     // A fixed, ordinary English prompt, cut or repeated to the requested length.
@@ -44,11 +39,12 @@ pub fn run(a: Args) -> Result<(), String> {
         let mut session = Session::new(&m.model);
         let mut sampler = Sampler::new(SamplingParams::default()).map_err(|e| e.to_string())?;
         // Masking the end tokens makes every run generate exactly gen_tokens.
-        let stats = turn::run(&mut session, &m.tokenizer, &prompt, &mut sampler, &m.stop_ids, true, a.gen_tokens + 1, |_| {})?;
+        let stats = turn::run(&mut session, &m, &prompt, &mut sampler, true, a.gen_tokens + 1, |_| {})?;
         if i == 0 {
             continue; // warm-up: allocator, caches, and on wgpu kernel compilation and autotune
         }
-        let better = best.as_ref().is_none_or(|b| stats.decode_tok_s + stats.prefill_tok_s > b.decode_tok_s + b.prefill_tok_s);
+        let better =
+            best.as_ref().is_none_or(|b| stats.decode_tok_s + stats.prefill_tok_s > b.decode_tok_s + b.prefill_tok_s);
         if better {
             best = Some(stats);
         }
@@ -59,7 +55,7 @@ pub fn run(a: Args) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({
-                "backend": a.backend.name(),
+                "backend": a.model.backend.name(),
                 "prompt_tokens": a.prompt_tokens,
                 "gen_tokens": a.gen_tokens,
                 "load_s": load_s,
@@ -69,7 +65,7 @@ pub fn run(a: Args) -> Result<(), String> {
             })
         );
     } else {
-        println!("backend      {}", a.backend.name());
+        println!("backend      {}", a.model.backend.name());
         println!("load         {load_s:.2} s");
         println!("prefill      {:.1} tok/s  (pp{})", best.prefill_tok_s, a.prompt_tokens);
         println!("decode       {:.1} tok/s  (tg{})", best.decode_tok_s, a.gen_tokens);

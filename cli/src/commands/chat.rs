@@ -1,19 +1,17 @@
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 
 use tiller_engine::chat::Message;
 use tiller_engine::sample::Sampler;
 use tiller_engine::session::{Session, Stop};
 
 use super::{SamplingArgs, turn};
-use crate::backend::{Backend, device};
-use crate::model_arg::load;
+use crate::model_arg::ModelArgs;
 use crate::steering_arg::SteeringArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// System prompt (the template's default when omitted)
     #[arg(long)]
     system: Option<String>,
@@ -23,14 +21,11 @@ pub struct Args {
     sampling: SamplingArgs,
     #[command(flatten)]
     steering: SteeringArgs,
-    #[arg(long, value_enum, default_value = "flex")]
-    backend: Backend,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let device = device(a.backend)?;
     eprintln!("loading the model…");
-    let m = load(a.model, &device)?;
+    let (m, device) = a.model.load()?;
     let mut sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
     let mut session = Session::new(&m.model);
     session.set_steering(a.steering.build(&m.model.config, &device)?);
@@ -57,7 +52,7 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
         let tokens = m.tokenizer.encode(&prompt, true);
-        let stats = turn::run(&mut session, &m.tokenizer, &tokens, &mut sampler, &m.stop_ids, false, a.max_tokens, |p| {
+        let stats = turn::run(&mut session, &m, &tokens, &mut sampler, false, a.max_tokens, |p| {
             let _ = out.write_all(p.as_bytes());
             let _ = out.flush();
         });

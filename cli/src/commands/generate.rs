@@ -1,20 +1,18 @@
 use std::io::Write;
-use std::path::PathBuf;
 
 use tiller_engine::chat::Message;
 use tiller_engine::sample::Sampler;
 use tiller_engine::session::Session;
 
 use super::{SamplingArgs, turn};
-use crate::backend::{Backend, device};
-use crate::model_arg::load;
+use crate::model_arg::ModelArgs;
 use crate::steering_arg::SteeringArgs;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "user"])))]
 pub struct Args {
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Raw text; special tokens are parsed and no BOS is added
     #[arg(long)]
     prompt: Option<String>,
@@ -36,13 +34,10 @@ pub struct Args {
     /// Print one JSON object (ids, text, token counts, speeds) instead of streaming
     #[arg(long)]
     json: bool,
-    #[arg(long, value_enum, default_value = "flex")]
-    backend: Backend,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let device = device(a.backend)?;
-    let m = load(a.model, &device)?;
+    let (m, device) = a.model.load()?;
     let text = match (&a.prompt, &a.user) {
         (Some(p), _) => p.clone(),
         (None, Some(u)) => {
@@ -61,21 +56,12 @@ pub fn run(a: Args) -> Result<(), String> {
     session.set_steering(a.steering.build(&m.model.config, &device)?);
 
     let mut out = std::io::stdout().lock();
-    let stats = turn::run(
-        &mut session,
-        &m.tokenizer,
-        &tokens,
-        &mut sampler,
-        &m.stop_ids,
-        a.ignore_eos,
-        a.max_tokens,
-        |piece| {
-            if !a.json {
-                let _ = out.write_all(piece.as_bytes());
-                let _ = out.flush();
-            }
-        },
-    )?;
+    let stats = turn::run(&mut session, &m, &tokens, &mut sampler, a.ignore_eos, a.max_tokens, |piece| {
+        if !a.json {
+            let _ = out.write_all(piece.as_bytes());
+            let _ = out.flush();
+        }
+    })?;
     if a.json {
         let json = serde_json::json!({
             "ids": stats.generated,

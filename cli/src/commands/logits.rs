@@ -2,14 +2,13 @@ use std::path::PathBuf;
 
 use tiller_engine::model::{Logits, read_f32};
 
-use crate::backend::{Backend, device};
-use crate::model_arg::load;
+use crate::model_arg::ModelArgs;
 use crate::steering_arg::SteeringArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Raw text; special tokens are parsed and no BOS is added
     #[arg(long)]
     prompt: String,
@@ -18,13 +17,10 @@ pub struct Args {
     out: PathBuf,
     #[command(flatten)]
     steering: SteeringArgs,
-    #[arg(long, value_enum, default_value = "flex")]
-    backend: Backend,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let device = device(a.backend)?;
-    let m = load(a.model, &device)?;
+    let (m, device) = a.model.load()?;
     let mut steering = a.steering.build(&m.model.config, &device)?;
     let ids = m.tokenizer.encode(&a.prompt, true);
     let mut cache = m.model.new_cache();

@@ -1,8 +1,9 @@
 use std::time::Instant;
 
+use tiller_engine::load::LoadedModel;
 use tiller_engine::sample::Sampler;
 use tiller_engine::session::{Session, Stop};
-use tiller_engine::tokenizer::{StreamDecoder, Tokenizer};
+use tiller_engine::tokenizer::StreamDecoder;
 
 pub struct TurnStats {
     pub prompt_tokens: usize,
@@ -16,10 +17,9 @@ pub struct TurnStats {
 /// `on_piece` as it is decoded.
 pub fn run(
     session: &mut Session<'_>,
-    tokenizer: &Tokenizer,
+    m: &LoadedModel,
     tokens: &[u32],
     sampler: &mut Sampler,
-    stop_ids: &[u32],
     ignore_eos: bool,
     max_tokens: usize,
     mut on_piece: impl FnMut(&str),
@@ -35,10 +35,10 @@ pub fn run(
         if generated.len() >= max_tokens {
             break Stop::MaxTokens;
         }
-        match pollster::block_on(session.step(sampler, stop_ids, ignore_eos)).map_err(|e| e.to_string())? {
+        match pollster::block_on(session.step(sampler, &m.stop_ids, ignore_eos)).map_err(|e| e.to_string())? {
             Ok(tok) => {
                 generated.push(tok);
-                on_piece(&decoder.push(tokenizer, tok));
+                on_piece(&decoder.push(&m.tokenizer, tok));
             }
             Err(stop) => break stop,
         }

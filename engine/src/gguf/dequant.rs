@@ -22,8 +22,8 @@ pub fn block_size(ty: TensorType) -> Option<(u64, u64)> {
 
 /// Decode `n` elements of type `ty` from `bytes` into f32.
 pub fn dequantize(ty: TensorType, bytes: &[u8], n: usize) -> Result<Vec<f32>, GgufError> {
-    let (block, block_bytes) = block_size(ty)
-        .ok_or_else(|| GgufError::UnsupportedType { ty: ty.name(), tensor: String::new() })?;
+    let (block, block_bytes) =
+        block_size(ty).ok_or_else(|| GgufError::UnsupportedType { ty: ty.name(), tensor: String::new() })?;
     let (block, block_bytes) = (block as usize, block_bytes as usize);
     // Checked: a wrapped product could match a short slice and then size the output from `n`.
     if !n.is_multiple_of(block) || (n / block).checked_mul(block_bytes) != Some(bytes.len()) {

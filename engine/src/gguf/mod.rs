@@ -191,9 +191,10 @@ impl<'a> Gguf<'a> {
         }
 
         let alignment = match metadata.get("general.alignment") {
-            Some(v) => v.as_u64().filter(|a| a.is_power_of_two()).ok_or_else(|| {
-                GgufError::BadMetadata { key: "general.alignment".into(), want: "a power of two" }
-            })?,
+            Some(v) => v
+                .as_u64()
+                .filter(|a| a.is_power_of_two())
+                .ok_or_else(|| GgufError::BadMetadata { key: "general.alignment".into(), want: "a power of two" })?,
             None => DEFAULT_ALIGNMENT,
         };
         let data_start = (r.pos as u64).div_ceil(alignment).saturating_mul(alignment);
@@ -206,12 +207,7 @@ impl<'a> Gguf<'a> {
             let size = tensor_byte_size(t)?;
             let end = t.offset.checked_add(size);
             if end.is_none_or(|end| end > data_len) {
-                return Err(GgufError::TensorOutOfRange {
-                    name: t.name.clone(),
-                    offset: t.offset,
-                    size,
-                    data_len,
-                });
+                return Err(GgufError::TensorOutOfRange { name: t.name.clone(), offset: t.offset, size, data_len });
             }
         }
 
@@ -245,9 +241,7 @@ impl<'a> Gguf<'a> {
     }
 
     pub fn require_str(&self, key: &str) -> Result<&str, GgufError> {
-        self.require(key)?
-            .as_str()
-            .ok_or_else(|| GgufError::BadMetadata { key: key.into(), want: "a string" })
+        self.require(key)?.as_str().ok_or_else(|| GgufError::BadMetadata { key: key.into(), want: "a string" })
     }
 
     pub fn tensors(&self) -> &[TensorInfo] {
@@ -269,8 +263,7 @@ impl<'a> Gguf<'a> {
     /// A tensor's values as f32, in ggml order (innermost dimension first).
     pub fn dequantize(&self, name: &str) -> Result<Vec<f32>, GgufError> {
         let info = self.tensor_info(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
-        dequantize(info.ty, self.tensor_bytes(info), info.n_elements() as usize)
-            .map_err(|e| e.in_tensor(&info.name))
+        dequantize(info.ty, self.tensor_bytes(info), info.n_elements() as usize).map_err(|e| e.in_tensor(&info.name))
     }
 }
 
@@ -284,7 +277,7 @@ fn tensor_byte_size(t: &TensorInfo) -> Result<u64, GgufError> {
     let (block, bytes_per_block) = block_size(t.ty)
         .or_else(|| t.ty.storage_size())
         .ok_or_else(|| GgufError::UnsupportedType { ty: t.ty.name(), tensor: t.name.clone() })?;
-    if t.dims[0] % block != 0 {
+    if !t.dims[0].is_multiple_of(block) {
         return Err(GgufError::BadTensor {
             name: t.name.clone(),
             why: format!("row of {} is not a multiple of the {}-element block", t.dims[0], block),
@@ -303,9 +296,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], GgufError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(
-            GgufError::Truncated { needed: self.pos as u64 + n as u64, have: self.bytes.len() as u64 },
-        )?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(GgufError::Truncated { needed: self.pos as u64 + n as u64, have: self.bytes.len() as u64 })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)

@@ -18,7 +18,13 @@ pub struct Attention {
 }
 
 impl Attention {
-    pub fn load(g: &Gguf<'_>, prefix: &str, c: &LlamaConfig, rope: &Rope, device: &burn::tensor::Device) -> Result<Self, GgufError> {
+    pub fn load(
+        g: &Gguf<'_>,
+        prefix: &str,
+        c: &LlamaConfig,
+        rope: &Rope,
+        device: &burn::tensor::Device,
+    ) -> Result<Self, GgufError> {
         let kv_dim = c.n_head_kv * c.head_dim();
         let w = |name: &str, n_out| Linear::load(g, &format!("{prefix}.{name}.weight"), c.n_embd, n_out, device);
         Ok(Self {

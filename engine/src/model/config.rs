@@ -33,12 +33,10 @@ impl LlamaConfig {
         let tokens = g.require("tokenizer.ggml.tokens")?.as_array().map(<[_]>::len);
         let n_vocab = match g.get("llama.vocab_size") {
             Some(_) => n("vocab_size")?,
-            None => tokens.ok_or_else(|| GgufError::BadMetadata {
-                key: "tokenizer.ggml.tokens".into(),
-                want: "an array",
-            })?,
+            None => tokens
+                .ok_or_else(|| GgufError::BadMetadata { key: "tokenizer.ggml.tokens".into(), want: "an array" })?,
         };
-        let head_dim = if n_head == 0 { 0 } else { n_embd / n_head };
+        let head_dim = n_embd.checked_div(n_head).unwrap_or(0);
         let n_rot = match g.get("llama.rope.dimension_count") {
             Some(_) => n("rope.dimension_count")?,
             None => head_dim,
@@ -74,13 +72,13 @@ impl LlamaConfig {
 
     fn check(&self) -> Result<(), GgufError> {
         let bad = |key: &str, want: &'static str| GgufError::BadMetadata { key: format!("llama.{key}"), want };
-        if self.n_head == 0 || self.n_embd % self.n_head != 0 {
+        if self.n_head == 0 || !self.n_embd.is_multiple_of(self.n_head) {
             return Err(bad("attention.head_count", "a non-zero divisor of embedding_length"));
         }
-        if self.n_head_kv == 0 || self.n_head % self.n_head_kv != 0 {
+        if self.n_head_kv == 0 || !self.n_head.is_multiple_of(self.n_head_kv) {
             return Err(bad("attention.head_count_kv", "a non-zero divisor of head_count"));
         }
-        if self.n_rot > self.head_dim() || self.n_rot % 2 != 0 {
+        if self.n_rot > self.head_dim() || !self.n_rot.is_multiple_of(2) {
             return Err(bad("rope.dimension_count", "an even number no larger than the head size"));
         }
         if self.n_layer == 0 || self.n_vocab == 0 || self.n_ff == 0 {

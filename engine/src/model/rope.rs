@@ -44,10 +44,7 @@ impl Rope {
         let even = pairs.clone().narrow(3, 0, 1);
         let odd = pairs.narrow(3, 1, 1);
         let rotated = Tensor::cat(
-            vec![
-                even.clone().mul(cos.clone()).sub(odd.clone().mul(sin.clone())),
-                even.mul(sin).add(odd.mul(cos)),
-            ],
+            vec![even.clone().mul(cos.clone()).sub(odd.clone().mul(sin.clone())), even.mul(sin).add(odd.mul(cos))],
             3,
         )
         .reshape([heads, seq, self.n_rot]);

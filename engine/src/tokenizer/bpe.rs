@@ -39,9 +39,7 @@ impl Merges {
     pub(crate) fn new(pairs: impl IntoIterator<Item = (u32, u32, u32)>) -> Self {
         let mut by_pair = HashMap::new();
         for (rank, (left, right, joined)) in (0u32..).zip(pairs) {
-            by_pair
-                .entry((left, right))
-                .or_insert(Merge { rank, joined });
+            by_pair.entry((left, right)).or_insert(Merge { rank, joined });
         }
         Self { by_pair }
     }
@@ -53,11 +51,7 @@ impl Merges {
         let mut symbols: Vec<Symbol> = ids
             .into_iter()
             .enumerate()
-            .map(|(i, id)| Symbol {
-                id,
-                prev: i.checked_sub(1),
-                next: Some(i + 1),
-            })
+            .map(|(i, id)| Symbol { id, prev: i.checked_sub(1), next: Some(i + 1) })
             .collect();
         if let Some(last) = symbols.last_mut() {
             last.next = None;
@@ -90,25 +84,13 @@ impl Merges {
         }
     }
 
-    fn push_candidate(
-        &self,
-        symbols: &[Symbol],
-        left: usize,
-        right: usize,
-        heap: &mut BinaryHeap<Reverse<Candidate>>,
-    ) {
+    fn push_candidate(&self, symbols: &[Symbol], left: usize, right: usize, heap: &mut BinaryHeap<Reverse<Candidate>>) {
         let (Some(l), Some(r)) = (symbols[left].id, symbols[right].id) else {
             return;
         };
         let ids = (l, r);
         if let Some(m) = self.by_pair.get(&ids) {
-            heap.push(Reverse(Candidate {
-                rank: m.rank,
-                left,
-                right,
-                ids,
-                joined: m.joined,
-            }));
+            heap.push(Reverse(Candidate { rank: m.rank, left, right, ids, joined: m.joined }));
         }
     }
 }

@@ -51,10 +51,7 @@ pub(crate) fn char_to_byte(c: char) -> Option<u8> {
     match u8::try_from(cp) {
         Ok(b) if is_printable(b) => Some(b),
         Ok(_) => None,
-        Err(_) => cp
-            .checked_sub(0x100)
-            .and_then(|i| BORROWED.get(i as usize))
-            .copied(),
+        Err(_) => cp.checked_sub(0x100).and_then(|i| BORROWED.get(i as usize)).copied(),
     }
 }
 

@@ -14,9 +14,5 @@ pub enum TokenizerError {
     #[error("token {id} repeats the text of an earlier token: {text:?}")]
     DuplicateToken { id: u32, text: String },
     #[error("merge {rank} ({merge:?}) {why}")]
-    BadMerge {
-        rank: usize,
-        merge: String,
-        why: &'static str,
-    },
+    BadMerge { rank: usize, merge: String, why: &'static str },
 }

@@ -50,8 +50,7 @@ impl Tokenizer {
             .ok_or_else(|| TokenizerError::UnsupportedPreTokenizer(pre_name.into()))?;
         let vocab = Vocab::from_gguf(g)?;
 
-        let byte_ids =
-            std::array::from_fn(|b| vocab.id(byte_to_char(b as u8).encode_utf8(&mut [0; 4])));
+        let byte_ids = std::array::from_fn(|b| vocab.id(byte_to_char(b as u8).encode_utf8(&mut [0; 4])));
 
         let merges = strings(g, MERGES)?
             .into_iter()
@@ -69,13 +68,7 @@ impl Tokenizer {
             Some((id, vocab.text(id)?.to_owned(), always))
         }));
 
-        Ok(Self {
-            vocab,
-            byte_ids,
-            merges,
-            specials,
-            pre,
-        })
+        Ok(Self { vocab, byte_ids, merges, specials, pre })
     }
 
     /// The ids for `text`. With `parse_special`, the text of a control token becomes that token;
@@ -88,8 +81,7 @@ impl Tokenizer {
                 Piece::Special(id) => ids.push(id),
                 Piece::Text(t) => {
                     for word in self.pre.split(t) {
-                        self.merges
-                            .apply(word.bytes().map(|b| self.byte_ids[b as usize]), &mut ids);
+                        self.merges.apply(word.bytes().map(|b| self.byte_ids[b as usize]), &mut ids);
                     }
                 }
             }
@@ -100,12 +92,7 @@ impl Tokenizer {
     /// The text of `ids`, control tokens written out; bytes that are not UTF-8 become U+FFFD.
     /// Ids outside the vocabulary are skipped.
     pub fn decode(&self, ids: &[u32]) -> String {
-        let bytes: Vec<u8> = ids
-            .iter()
-            .filter_map(|&id| self.vocab.bytes(id))
-            .flatten()
-            .copied()
-            .collect();
+        let bytes: Vec<u8> = ids.iter().filter_map(|&id| self.vocab.bytes(id)).flatten().copied().collect();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
@@ -144,34 +131,17 @@ impl std::fmt::Debug for Tokenizer {
 }
 
 fn metadata_str<'g>(g: &'g Gguf<'_>, key: &str) -> Result<&'g str, TokenizerError> {
-    vocab::required(g, key)?
-        .as_str()
-        .ok_or_else(|| TokenizerError::BadKey {
-            key: key.into(),
-            want: "a string",
-        })
+    vocab::required(g, key)?.as_str().ok_or_else(|| TokenizerError::BadKey { key: key.into(), want: "a string" })
 }
 
 /// `"left right"` as `(left, right, joined)` ids. The halves are split at the first space after
 /// the first byte, as llama.cpp does. Every part must be a token, which any byte-level BPE
 /// vocabulary satisfies; refusing others keeps every symbol during merging a real token.
 fn parse_merge(vocab: &Vocab, rank: usize, merge: &str) -> Result<(u32, u32, u32), TokenizerError> {
-    let bad = |why| TokenizerError::BadMerge {
-        rank,
-        merge: merge.into(),
-        why,
-    };
-    let space = merge
-        .bytes()
-        .skip(1)
-        .position(|b| b == b' ')
-        .ok_or_else(|| bad("has no space between its halves"))?
-        + 1;
+    let bad = |why| TokenizerError::BadMerge { rank, merge: merge.into(), why };
+    let space =
+        merge.bytes().skip(1).position(|b| b == b' ').ok_or_else(|| bad("has no space between its halves"))? + 1;
     let (left, right) = (&merge[..space], &merge[space + 1..]);
-    let id = |text: &str| {
-        vocab
-            .id(text)
-            .ok_or_else(|| bad("names a token that is not in the vocabulary"))
-    };
+    let id = |text: &str| vocab.id(text).ok_or_else(|| bad("names a token that is not in the vocabulary"));
     Ok((id(left)?, id(right)?, id(&format!("{left}{right}"))?))
 }

@@ -67,8 +67,7 @@ struct Char {
 /// `\p{L}` is a general category that std has no query for (`is_alphabetic` is the wider
 /// Alphabetic property, which takes in the combining vowel signs of Indic scripts); the other
 /// classes are std's: `is_numeric` is exactly `\p{N}` and `is_whitespace` is White_Space, as `\s` is.
-static LETTERS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\p{L}+").expect("a constant pattern compiles"));
+static LETTERS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\p{L}+").expect("a constant pattern compiles"));
 
 fn classify(text: &str) -> Vec<Char> {
     let mut letter_runs = LETTERS.find_iter(text).peekable();
@@ -93,21 +92,14 @@ fn classify(text: &str) -> Vec<Char> {
 /// holds there.
 fn gpt2<'t>(text: &'t str, chars: &[Char], words: &mut Vec<&'t str>) {
     let class = |i: usize| chars.get(i).map(|c| c.class);
-    let byte_at = |i: usize| {
-        chars.get(i).map_or_else(
-            || chars.last().map_or(0, |c| c.at + c.c.len_utf8()),
-            |c| c.at,
-        )
-    };
+    let byte_at = |i: usize| chars.get(i).map_or_else(|| chars.last().map_or(0, |c| c.at + c.c.len_utf8()), |c| c.at);
     let mut pos = 0;
     while pos < chars.len() {
         let c = chars[pos].c;
         let next = |k: usize| chars.get(pos + k).map(|c| c.c);
         let end = match (c, next(1), next(2)) {
             ('\'', Some('s' | 't' | 'm' | 'd'), _) => pos + 2,
-            ('\'', Some('r'), Some('e'))
-            | ('\'', Some('v'), Some('e'))
-            | ('\'', Some('l'), Some('l')) => pos + 3,
+            ('\'', Some('r'), Some('e')) | ('\'', Some('v'), Some('e')) | ('\'', Some('l'), Some('l')) => pos + 3,
             _ => {
                 // ` ?X+`: a space is taken along when the run it leads is not whitespace.
                 let lead = if c == ' ' { class(pos + 1) } else { class(pos) };
@@ -125,11 +117,7 @@ fn gpt2<'t>(text: &'t str, chars: &[Char], words: &mut Vec<&'t str>) {
                             end += 1;
                         }
                         // `\s+(?!\S)` leaves the last space of a run to lead the word after it.
-                        if end - pos > 1 && end < chars.len() {
-                            end - 1
-                        } else {
-                            end
-                        }
+                        if end - pos > 1 && end < chars.len() { end - 1 } else { end }
                     }
                 }
             }

@@ -37,11 +37,7 @@ impl Specials {
     }
 
     pub(crate) fn partition<'t>(&self, text: &'t str, parse_special: bool) -> Vec<Piece<'t>> {
-        let mut pieces = if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Piece::Text(text)]
-        };
+        let mut pieces = if text.is_empty() { Vec::new() } else { vec![Piece::Text(text)] };
         for special in self.tokens.iter().filter(|s| parse_special || s.always) {
             let mut cut = Vec::with_capacity(pieces.len() + 2);
             for piece in pieces {
@@ -84,10 +80,7 @@ mod tests {
     #[test]
     fn longest_first() {
         let s = specials();
-        assert_eq!(
-            s.partition("x<a><b>y<a>", true),
-            [T("x"), S(1), T("y"), S(0)]
-        );
+        assert_eq!(s.partition("x<a><b>y<a>", true), [T("x"), S(1), T("y"), S(0)]);
         assert_eq!(s.partition("<a><a>", true), [S(0), S(0)]);
     }
 

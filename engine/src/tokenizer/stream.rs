@@ -32,8 +32,8 @@ impl StreamDecoder {
             }
             // Only a sequence cut short by the end of what we have can still become valid;
             // anything else is replaced now, exactly as a lossy decode of the whole would.
-            let unfinished = chunks.peek().is_none()
-                && std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none());
+            let unfinished =
+                chunks.peek().is_none() && std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none());
             if unfinished {
                 held = bad.len();
             } else {

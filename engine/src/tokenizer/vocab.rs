@@ -49,10 +49,7 @@ impl Vocab {
     pub(crate) fn from_gguf(g: &Gguf<'_>) -> Result<Self, TokenizerError> {
         let texts: Vec<String> = strings(g, TOKENS)?.into_iter().map(str::to_owned).collect();
         if u32::try_from(texts.len()).is_err() {
-            return Err(TokenizerError::BadKey {
-                key: TOKENS.into(),
-                want: "fewer than 2^32 tokens",
-            });
+            return Err(TokenizerError::BadKey { key: TOKENS.into(), want: "fewer than 2^32 tokens" });
         }
         // Without types every token is normal, as llama.cpp has it.
         let kinds = match g.get(TOKEN_TYPES) {
@@ -75,10 +72,7 @@ impl Vocab {
         let mut ids = HashMap::with_capacity(texts.len());
         for (id, text) in (0u32..).zip(&texts) {
             if ids.insert(text.clone(), id).is_some() {
-                return Err(TokenizerError::DuplicateToken {
-                    id,
-                    text: text.clone(),
-                });
+                return Err(TokenizerError::DuplicateToken { id, text: text.clone() });
             }
         }
         let mut bytes = Vec::new();
@@ -87,13 +81,7 @@ impl Vocab {
             render(text, *kind, &mut bytes);
             byte_ends.push(bytes.len());
         }
-        Ok(Self {
-            texts,
-            kinds,
-            ids,
-            bytes,
-            byte_ends,
-        })
+        Ok(Self { texts, kinds, ids, bytes, byte_ends })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -146,22 +134,10 @@ fn render(text: &str, kind: Kind, out: &mut Vec<u8>) {
 
 /// A metadata array of strings.
 pub(crate) fn strings<'g>(g: &'g Gguf<'_>, key: &str) -> Result<Vec<&'g str>, TokenizerError> {
-    let bad = || TokenizerError::BadKey {
-        key: key.into(),
-        want: "an array of strings",
-    };
-    required(g, key)?
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|v| v.as_str().ok_or_else(bad))
-        .collect()
+    let bad = || TokenizerError::BadKey { key: key.into(), want: "an array of strings" };
+    required(g, key)?.as_array().ok_or_else(bad)?.iter().map(|v| v.as_str().ok_or_else(bad)).collect()
 }
 
-pub(crate) fn required<'g>(
-    g: &'g Gguf<'_>,
-    key: &str,
-) -> Result<&'g crate::gguf::Value, TokenizerError> {
-    g.get(key)
-        .ok_or_else(|| TokenizerError::MissingKey(key.into()))
+pub(crate) fn required<'g>(g: &'g Gguf<'_>, key: &str) -> Result<&'g crate::gguf::Value, TokenizerError> {
+    g.get(key).ok_or_else(|| TokenizerError::MissingKey(key.into()))
 }

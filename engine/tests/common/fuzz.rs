@@ -94,8 +94,7 @@ impl Gen {
     /// so that control characters, unassigned code points and the astral planes all turn up.
     pub fn scalar(&mut self) -> char {
         loop {
-            let (lo, hi) =
-                self.pick(&[(0, 0x7f), (0x80, 0x7ff), (0x800, 0xffff), (0x1_0000, 0x10_ffff)]);
+            let (lo, hi) = self.pick(&[(0, 0x7f), (0x80, 0x7ff), (0x800, 0xffff), (0x1_0000, 0x10_ffff)]);
             if let Some(c) = char::from_u32(self.in_range(lo, hi) as u32) {
                 return c; // surrogates (U+D800..U+DFFF) are drawn again
             }
@@ -123,11 +122,10 @@ impl Gen {
 
     fn push_piece(&mut self, s: &mut String) {
         const WHITESPACE: &[&str] = &[
-            " ", " ", "  ", "\t", "\n", "\r", "\r\n", "\n\n", " \n", "\u{a0}", "\u{3000}",
-            "\u{2009}", "\u{200b}", "\u{85}", "\u{b}", "\u{c}",
+            " ", " ", "  ", "\t", "\n", "\r", "\r\n", "\n\n", " \n", "\u{a0}", "\u{3000}", "\u{2009}", "\u{200b}",
+            "\u{85}", "\u{b}", "\u{c}",
         ];
-        const CONTRACTIONS: &[&str] =
-            &["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'", "’s"];
+        const CONTRACTIONS: &[&str] = &["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'", "’s"];
         const SPECIAL: &[&str] = &[
             "<|im_start|>",
             "<|im_end|>",
@@ -141,22 +139,9 @@ impl Gen {
             "<s>",
             "</s>",
         ];
-        const EMOJI: &[&str] = &[
-            "🙂",
-            "👍",
-            "👍🏽",
-            "👋🏿",
-            "👨‍👩‍👧‍👦",
-            "🏳️‍🌈",
-            "❤️",
-            "\u{1f3fb}",
-            "\u{200d}",
-            "\u{fe0f}",
-            "🇫🇷",
-            "🤷‍♀️",
-        ];
-        const WORDS: &[&str] =
-            &["the", "Hello", "world", "don", "we", "ab", "x", "ALL", "camelCase"];
+        const EMOJI: &[&str] =
+            &["🙂", "👍", "👍🏽", "👋🏿", "👨‍👩‍👧‍👦", "🏳️‍🌈", "❤️", "\u{1f3fb}", "\u{200d}", "\u{fe0f}", "🇫🇷", "🤷‍♀️"];
+        const WORDS: &[&str] = &["the", "Hello", "world", "don", "we", "ab", "x", "ALL", "camelCase"];
         match self.below(11) {
             0 => s.push(self.in_range(0x20, 0x7e) as u8 as char), // printable ASCII
             1 => s.push_str(self.pick(WORDS)),
