@@ -33,7 +33,10 @@ pub enum FetchError {
 pub fn models_dir() -> PathBuf {
     match std::env::var_os("TILLER_MODELS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models"),
+        // This crate sits one level below the repository root.
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map_or_else(|| PathBuf::from("models"), |root| root.join("models")),
     }
 }
 

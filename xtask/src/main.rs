@@ -45,24 +45,62 @@ fn test() -> Result<(), String> {
     install_vulkan_driver();
     fetch_model()?;
     cargo(&["test", "--release", "--workspace"], &[])?;
-    // The engine must also build for the browser (checked, not linked: that is the app's job).
+    browser_tests()
+}
+
+/// The engine compiled to wasm32 and run in headless Chromium by wasm-bindgen's test runner.
+fn browser_tests() -> Result<(), String> {
     status(Command::new("rustup").args(["target", "add", WASM]))?;
-    cargo(
-        &[
-            "check",
-            "--release",
-            "-p",
-            "tiller-engine",
-            "--target",
-            WASM,
-            "--no-default-features",
-            "--features",
-            "ndarray,flex,wgpu",
-        ],
-        &[],
-    )?;
-    println!("xtask: tiller-engine checks for {WASM}");
-    Ok(())
+    install_wasm_bindgen_cli()?;
+    apt_install(&["chromium", "chromium-driver"], "/usr/bin/chromedriver")?;
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
+        .args(["test", "--release", "-p", "tiller-engine", "--target", WASM, "--test", "web"])
+        .args(["--no-default-features", "--features", "ndarray,flex,wgpu"])
+        // Show the browser's console, where the WebGPU test says whether it ran.
+        .args(["--", "--nocapture"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        // The first WebGPU use compiles and autotunes kernels: far past the default 20 s.
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    status(&mut cmd)
+}
+
+/// wasm-bindgen-cli must be exactly the wasm-bindgen version in Cargo.lock.
+fn install_wasm_bindgen_cli() -> Result<(), String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"wasm-bindgen\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .ok_or("no wasm-bindgen in Cargo.lock")?;
+    let installed = Command::new("wasm-bindgen-test-runner").arg("--version").output();
+    if installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&version)) {
+        return Ok(());
+    }
+    println!("xtask: installing wasm-bindgen-cli {version} (a few minutes, once)");
+    cargo(&["install", "wasm-bindgen-cli", "--version", &version], &[])
+}
+
+/// Install Debian packages unless `marker` already exists.
+fn apt_install(packages: &[&str], marker: &str) -> Result<(), String> {
+    if Path::new(marker).exists() {
+        return Ok(());
+    }
+    println!("xtask: installing {}", packages.join(" "));
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if install() || (Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success()) && install()) {
+        Ok(())
+    } else {
+        Err(format!("could not install {} (needs root and apt-get)", packages.join(" ")))
+    }
 }
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -91,30 +129,10 @@ fn bench(extra: &[String]) -> Result<(), String> {
 }
 
 /// Mesa's lavapipe gives wgpu a Vulkan adapter on a machine without a GPU, so the wgpu parity
-/// test can run. Best effort: without it that test says why it did not run.
+/// tests can run. Best effort: without it those tests say why they did not run.
 fn install_vulkan_driver() {
-    if Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json").exists() {
-        return;
-    }
-    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !is_root || Command::new("apt-get").arg("--version").output().is_err() {
-        println!("xtask: no lavapipe and no root apt-get: the wgpu tests will report that they did not run");
-        return;
-    }
-    println!("xtask: installing mesa-vulkan-drivers (lavapipe) for the wgpu tests");
-    let ok = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "mesa-vulkan-drivers"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .is_ok_and(|s| s.success())
-        || (Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success())
-            && Command::new("apt-get")
-                .args(["install", "-y", "-qq", "mesa-vulkan-drivers"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success()));
-    if !ok {
-        println!("xtask: could not install mesa-vulkan-drivers: the wgpu tests will report that they did not run");
+    if let Err(e) = apt_install(&["mesa-vulkan-drivers"], "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") {
+        println!("xtask: {e}: the wgpu tests will report that they did not run");
     }
 }
 

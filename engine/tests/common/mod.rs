@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod fuzz;
+pub mod tiny;
 
 pub fn model_path() -> PathBuf {
     let path = match std::env::var_os("TILLER_MODEL") {

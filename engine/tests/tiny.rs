@@ -1,0 +1,62 @@
+//! The tiny random-weight llama on every native device: the same numbers everywhere, the KV
+//! cache agreeing with a batched prefill, steering adding exactly its vector.
+
+mod common;
+
+use burn::tensor::Device;
+use common::tiny;
+
+#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+#[test]
+fn tokenizer_and_template_of_a_synthetic_file() {
+    let m = tiny::load(&cpu());
+    let ids = m.tokenizer.encode("<|im_start|>hello", true);
+    // <|im_start|>, "he" (the one merge), then bytes l, l, o.
+    assert_eq!(ids[..2], [1, tiny::N_VOCAB as u32 - 1]);
+    assert_eq!(ids.len(), 5);
+    assert_eq!(m.tokenizer.decode(&ids), "<|im_start|>hello");
+    // No template in the file: ChatML.
+    let text = m.template.render(&[tiller_engine::chat::Message::user("hi")], true).unwrap();
+    assert_eq!(text, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+#[test]
+fn kv_cache_steps_match_the_batched_prefill() {
+    let worst = pollster::block_on(tiny::backends_differ_by(&cpu(), &cpu()));
+    assert!(worst < 1e-4, "max |Δ| {worst}");
+}
+
+#[test]
+fn flex_agrees_with_ndarray() {
+    #[cfg(feature = "flex")]
+    {
+        let worst = pollster::block_on(tiny::backends_differ_by(&cpu(), &Device::flex()));
+        assert!(worst < 1e-4, "max |Δ| {worst}");
+    }
+    #[cfg(not(feature = "flex"))]
+    println!("flex test did not run: built without the `flex` feature");
+}
+
+#[test]
+fn wgpu_agrees_with_ndarray() {
+    #[cfg(feature = "wgpu")]
+    match Device::wgpu_options().init() {
+        Ok(gpu) => {
+            let worst = pollster::block_on(tiny::backends_differ_by(&cpu(), &gpu));
+            assert!(worst < 1e-3, "max |Δ| {worst}");
+        }
+        Err(e) => println!("wgpu tiny-model test did not run: no wgpu adapter ({e})"),
+    }
+    #[cfg(not(feature = "wgpu"))]
+    println!("wgpu tiny-model test did not run: built without the `wgpu` feature");
+}
+
+#[test]
+fn steering_adds_exactly_its_vector_after_its_block() {
+    let err = pollster::block_on(tiny::steering_error(&cpu()));
+    assert!(err < 1e-5, "max error {err}");
+}

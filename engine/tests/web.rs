@@ -1,0 +1,63 @@
+//! Engine pieces in a real browser (wasm-bindgen-test in headless Chromium): GGUF from bytes,
+//! the tokenizer, the tiny model's forward on WebGPU against the CPU, and steering.
+//!
+//! `cargo xtask test` runs this with wasm-bindgen-test-runner and Chromium's WebGPU
+//! (`--enable-unsafe-webgpu`); without an adapter the WebGPU test logs why it did not run.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use burn::tensor::Device;
+use common::tiny;
+use tiller_engine::gguf::{Gguf, GgufError};
+use tiller_engine::steer::ControlVector;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+#[wasm_bindgen_test]
+fn gguf_from_bytes_and_its_errors() {
+    let bytes = include_bytes!("fixtures/llama_cpp/cvec_dragon.gguf");
+    let cv = ControlVector::from_gguf(&Gguf::parse(bytes).unwrap()).unwrap();
+    assert_eq!(cv.n_embd, 576);
+    assert_eq!(cv.directions.keys().copied().collect::<Vec<_>>(), (1..=29).collect::<Vec<_>>());
+    assert!(matches!(Gguf::parse(&bytes[..100]), Err(GgufError::Truncated { .. })));
+    assert!(matches!(Gguf::parse(b"GGML...."), Err(GgufError::BadMagic(_))));
+}
+
+#[wasm_bindgen_test]
+fn tokenizer_in_the_browser() {
+    let m = tiny::load(&cpu());
+    let ids = m.tokenizer.encode("<|im_start|>hello 世界", true);
+    assert_eq!(ids[0], 1);
+    assert_eq!(m.tokenizer.decode(&ids), "<|im_start|>hello 世界");
+}
+
+#[wasm_bindgen_test]
+async fn steering_adds_its_vector() {
+    let err = tiny::steering_error(&cpu()).await;
+    assert!(err < 1e-5, "max error {err}");
+}
+
+#[wasm_bindgen_test]
+async fn kv_cache_matches_prefill_on_the_cpu() {
+    let worst = tiny::backends_differ_by(&cpu(), &cpu()).await;
+    assert!(worst < 1e-4, "max |Δ| {worst}");
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_agrees_with_the_cpu() {
+    match Device::wgpu_options().init_async().await {
+        Ok(gpu) => {
+            let worst = tiny::backends_differ_by(&cpu(), &gpu).await;
+            console_log!("WebGPU vs CPU on the tiny model: max |Δ| {worst}");
+            assert!(worst < 1e-3, "max |Δ| {worst}");
+        }
+        Err(e) => console_log!("WebGPU test did not run: no adapter in this browser ({e})"),
+    }
+}
