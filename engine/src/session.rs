@@ -31,8 +31,6 @@ pub struct Session<'m> {
     steering: Steering,
     /// The cache was filled with other steering than `steering`.
     stale: bool,
-    /// Where the current turn's generated tokens start in `cached`.
-    turn_start: usize,
 }
 
 impl<'m> Session<'m> {
@@ -45,25 +43,13 @@ impl<'m> Session<'m> {
             last_logits: Vec::new(),
             steering: Steering::none(),
             stale: false,
-            turn_start: 0,
         }
-    }
-
-    pub fn model(&self) -> &Llama {
-        self.model
     }
 
     /// Takes effect from the next token fed through the model.
     pub fn set_steering(&mut self, steering: Steering) {
         self.steering = steering;
         self.stale = !self.cached.is_empty();
-    }
-
-    /// All tokens of the conversation so far (prompt and generated).
-    pub fn tokens(&self) -> Vec<u32> {
-        let mut t = self.cached.clone();
-        t.extend(self.pending);
-        t
     }
 
     /// Start a turn whose full token sequence (whole conversation, rendered) is `tokens`.
@@ -84,7 +70,6 @@ impl<'m> Session<'m> {
         self.cached.truncate(keep);
         self.stale = false;
         self.feed(&tokens[keep..]).await?;
-        self.turn_start = self.cached.len();
         Ok(&self.last_logits)
     }
 
@@ -119,13 +104,6 @@ impl<'m> Session<'m> {
         }
         self.pending = Some(tok);
         Ok(Ok(tok))
-    }
-
-    /// Tokens generated in the current turn.
-    pub fn generated(&self) -> Vec<u32> {
-        let mut t = self.cached[self.turn_start.min(self.cached.len())..].to_vec();
-        t.extend(self.pending);
-        t
     }
 
     async fn feed(&mut self, tokens: &[u32]) -> Result<(), ModelError> {
