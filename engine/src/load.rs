@@ -45,11 +45,15 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, LoadError> {
-        let g = Gguf::parse(bytes)?;
-        let tokenizer = Tokenizer::from_gguf(&g)?;
-        let template = ChatTemplate::from_gguf(&g)?;
-        let model = Llama::load(&g, device)?;
-        let stop_ids = stop_ids(&g, &tokenizer);
+        Self::from_gguf(&Gguf::parse(bytes)?, device, &mut |_, _| {})
+    }
+
+    /// From a parsed file; `progress(blocks_done, n_layer)` follows the weight upload.
+    pub fn from_gguf(g: &Gguf<'_>, device: &Device, progress: &mut dyn FnMut(usize, usize)) -> Result<Self, LoadError> {
+        let tokenizer = Tokenizer::from_gguf(g)?;
+        let template = ChatTemplate::from_gguf(g)?;
+        let model = Llama::load_with_progress(g, device, progress)?;
+        let stop_ids = stop_ids(g, &tokenizer);
         Ok(Self { model, tokenizer, template, stop_ids })
     }
 }

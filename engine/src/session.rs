@@ -31,6 +31,8 @@ pub struct Session<'m> {
     steering: Steering,
     /// The cache was filled with other steering than `steering`.
     stale: bool,
+    /// Tokens the last `prefill` took from the cache instead of running them.
+    reused: usize,
 }
 
 impl<'m> Session<'m> {
@@ -43,6 +45,7 @@ impl<'m> Session<'m> {
             last_logits: Vec::new(),
             steering: Steering::none(),
             stale: false,
+            reused: 0,
         }
     }
 
@@ -69,8 +72,14 @@ impl<'m> Session<'m> {
         self.cache.truncate(keep);
         self.cached.truncate(keep);
         self.stale = false;
+        self.reused = keep;
         self.feed(&tokens[keep..]).await?;
         Ok(&self.last_logits)
+    }
+
+    /// How many tokens of the last `prefill` came from the cache.
+    pub fn reused(&self) -> usize {
+        self.reused
     }
 
     /// Sample the next token; `Ok(Err(stop))` when the turn is over. With `ignore_eos` the

@@ -64,12 +64,28 @@ pub struct Llama {
 
 impl Llama {
     pub fn load(g: &Gguf<'_>, device: &Device) -> Result<Self, ModelError> {
+        Self::load_with_progress(g, device, &mut |_, _| {})
+    }
+
+    /// As [`Llama::load`], calling `progress(blocks_done, n_layer)` after each block: loading is
+    /// synchronous, and a browser worker posts these to the page while it runs.
+    pub fn load_with_progress(
+        g: &Gguf<'_>,
+        device: &Device,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Self, ModelError> {
         let config = LlamaConfig::from_gguf(g)?;
         let c = &config;
         let token_embd = load_matrix(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
         // One table of rotations, shared by every block (tensor clones share their buffer).
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device);
-        let blocks = (0..c.n_layer).map(|l| Block::load(g, l, c, &rope, device)).collect::<Result<Vec<_>, _>>()?;
+        let blocks = (0..c.n_layer)
+            .map(|l| {
+                let block = Block::load(g, l, c, &rope, device);
+                progress(l + 1, c.n_layer);
+                block
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
         let head_name = if g.tensor_info("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
         let head = Linear::load(g, head_name, c.n_embd, c.n_vocab, device)?;
