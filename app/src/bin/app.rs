@@ -1,0 +1,7 @@
+//! The browser app's main thread: mounts the Leptos UI, which spawns the inference worker.
+
+fn main() {
+    // A panic shows its message in the console instead of "unreachable executed".
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(tiller_app::ui::App);
+}

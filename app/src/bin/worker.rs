@@ -1,0 +1,8 @@
+//! The inference worker's entry point; Trunk builds it as a classic (no-modules) worker.
+
+use gloo_worker::Registrable;
+use tiller_app::worker::EngineWorker;
+
+fn main() {
+    EngineWorker::registrar().register();
+}

@@ -1,0 +1,8 @@
+//! Tiller in the browser: the UI (`ui` feature) and the worker that owns the engine (`worker`
+//! feature) share only the `protocol`.
+
+pub mod protocol;
+#[cfg(feature = "ui")]
+pub mod ui;
+#[cfg(feature = "worker")]
+pub mod worker;

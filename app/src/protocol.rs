@@ -1,0 +1,226 @@
+//! The messages between the UI thread and the inference worker.
+//!
+//! ```text
+//! UI                                   worker
+//!  Load{source, backend}      ──►  fetch/cache ► parse ► upload ──► Progress… ► Ready | Error
+//!  Generate{id, messages, …}  ──►  prefill ► step…              ──► Token… ► Done | Error
+//!  SetSteering{coefs} / Stop  ──►  applies from the next token
+//! ```
+//!
+//! gloo-worker encodes these with bincode, so they stay plain enums and structs (no tagged or
+//! untagged serde attributes, no skipped fields).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Steering coefficients by concept id (the `id` of a vector in the manifest); a missing concept
+/// is 0. The worker turns coefficient c into scale c × the vector's calibrated strength.
+pub type Coefs = BTreeMap<String, f32>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Load a model, replacing any loaded one. `vectors` is the absolute URL of the steering
+    /// manifest, whose vectors are attached when they fit the model.
+    Load { source: ModelSource, backend: BackendChoice, vectors: Option<String> },
+    /// Reply to `messages` (the whole conversation, system prompt first). Tokens stream back
+    /// tagged with `id`.
+    Generate { id: u64, messages: Vec<ChatMessage>, sampling: Sampling, coefs: Coefs },
+    /// New steering coefficients for the reply being generated (from its next token) and for the
+    /// next ones.
+    SetSteering { coefs: Coefs },
+    /// End the reply being generated; it keeps the tokens streamed so far.
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ModelSource {
+    /// An absolute URL. The worker looks in its cache first and stores what it downloads.
+    Url { url: String },
+    /// A file the user picked, already stored by the UI in the model cache under `key` (a URL that
+    /// no server serves), so that it survives reloads like the default model.
+    Cached { key: String, name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU when the browser gives an adapter, else the CPU.
+    Auto,
+    WebGpu,
+    /// burn-ndarray on the CPU: the design's fallback.
+    Ndarray,
+    /// burn-flex on the CPU: burn's newer CPU backend.
+    Flex,
+}
+
+impl BackendChoice {
+    /// The value of the `backend` URL parameter and of the settings menu.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "webgpu" => Some(Self::WebGpu),
+            "cpu" | "ndarray" => Some(Self::Ndarray),
+            "flex" => Some(Self::Flex),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::WebGpu => "webgpu",
+            Self::Ndarray => "ndarray",
+            Self::Flex => "flex",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What the UI exposes of the engine's sampler; temperature 0 is greedy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: u32,
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self { temperature: 0.7, top_p: 0.9, max_tokens: 256, seed: 42 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Progress {
+        phase: Phase,
+        done: u64,
+        total: Option<u64>,
+    },
+    /// `steering_note` says why no built-in vectors came with the model, when none did.
+    Ready {
+        model: ModelInfo,
+        backend: BackendInfo,
+        vectors: Vec<VectorInfo>,
+        steering_note: Option<String>,
+        load_ms: f64,
+    },
+    /// The model could not be loaded; any earlier model is gone too.
+    LoadFailed {
+        message: String,
+    },
+    Token {
+        id: u64,
+        piece: String,
+    },
+    Done {
+        id: u64,
+        stop: StopReason,
+        stats: GenStats,
+    },
+    /// Generation `id` failed; the model stays loaded.
+    GenerateFailed {
+        id: u64,
+        message: String,
+    },
+    /// The engine hit a bug or lost its device (a panic in the worker); load a model again.
+    Crashed {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Bytes from the network (done/total in bytes).
+    Download,
+    /// Bytes from the browser's cache (done/total in bytes).
+    Cache,
+    /// Reading the GGUF header, tokenizer and template.
+    Parse,
+    /// Dequantizing and uploading weights to the device (done/total in blocks).
+    Upload,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub bytes: u64,
+    pub n_layer: u32,
+    pub n_embd: u32,
+    pub n_ctx: u32,
+    pub from_cache: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// "WebGPU", "CPU (burn-ndarray)" or "CPU (burn-flex)".
+    pub name: String,
+    /// The GPU adapter as the browser describes it, when on WebGPU.
+    pub adapter: Option<String>,
+    /// Why WebGPU was not used, when the choice was Auto and it fell back.
+    pub fallback_reason: Option<String>,
+}
+
+/// A steering vector the worker attached to the loaded model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorInfo {
+    pub id: String,
+    pub label: String,
+    /// Slider ends, e.g. ("negative", "positive").
+    pub low: String,
+    pub high: String,
+    pub min: f32,
+    pub max: f32,
+    /// Scale at coefficient 1.
+    pub strength: f32,
+    pub layers: (u32, u32),
+    /// Where the vector came from, shown next to the slider.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    EndOfGeneration,
+    MaxTokens,
+    ContextFull,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenStats {
+    /// Tokens in the rendered conversation, and how many of them were run (the rest were reused
+    /// from the KV cache).
+    pub prompt_tokens: u32,
+    pub prefilled_tokens: u32,
+    pub generated_tokens: u32,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
+}
+
+impl GenStats {
+    pub fn prefill_tok_s(&self) -> f64 {
+        per_second(self.prefilled_tokens, self.prefill_ms)
+    }
+
+    /// Tokens after the first, over the time after the first: the steady decode rate.
+    pub fn decode_tok_s(&self) -> f64 {
+        per_second(self.generated_tokens.saturating_sub(1), self.decode_ms)
+    }
+}
+
+fn per_second(n: u32, ms: f64) -> f64 {
+    if ms > 0.0 { n as f64 * 1000.0 / ms } else { 0.0 }
+}

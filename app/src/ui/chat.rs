@@ -1,0 +1,247 @@
+//! The conversation: its messages, the reply being generated, and the requests that start and
+//! end replies.
+
+use leptos::prelude::*;
+
+use crate::protocol::{ChatMessage, Coefs, GenStats, Request, Response, Role, Sampling, StopReason};
+
+use super::format::one_line;
+use super::worker_bridge::Bridge;
+
+/// How far a message got. User messages are born `Finished`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Streaming,
+    Finished(StopReason),
+    Failed(String),
+}
+
+/// One chat message. Its text and outcome are signals of their own, so a streamed token touches
+/// only its text node.
+#[derive(Clone)]
+pub struct Entry {
+    /// Stable key for the list.
+    pub key: u64,
+    pub role: Role,
+    pub text: ArcRwSignal<String>,
+    pub outcome: ArcRwSignal<Outcome>,
+    /// The generation that writes this (assistant) message.
+    pub generation: Option<u64>,
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub entries: RwSignal<Vec<Entry>>,
+    /// The generation in flight, if any.
+    pub generating: RwSignal<Option<u64>>,
+    /// Numbers of the last finished reply.
+    pub stats: RwSignal<Option<GenStats>>,
+    /// Entry keys and generation ids both come from here.
+    next_id: StoredValue<u64>,
+}
+
+impl ChatState {
+    pub fn new() -> Self {
+        Self {
+            entries: RwSignal::new(Vec::new()),
+            generating: RwSignal::new(None),
+            stats: RwSignal::new(None),
+            next_id: StoredValue::new(1),
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        id
+    }
+
+    /// Adds the user's message and an empty assistant reply, and asks the worker to write it.
+    pub fn send(&self, bridge: Bridge, user_text: &str, system_prompt: &str, sampling: Sampling, coefs: Coefs) {
+        let user = Entry {
+            key: self.next_id(),
+            role: Role::User,
+            text: ArcRwSignal::new(user_text.to_string()),
+            outcome: ArcRwSignal::new(Outcome::Finished(StopReason::EndOfGeneration)),
+            generation: None,
+        };
+        self.entries.update(|es| es.push(user));
+        let history: Vec<(Role, String)> =
+            self.entries.with_untracked(|es| es.iter().map(|e| (e.role, e.text.get_untracked())).collect());
+        let messages = conversation(system_prompt, &history);
+
+        let id = self.next_id();
+        let reply = Entry {
+            key: self.next_id(),
+            role: Role::Assistant,
+            text: ArcRwSignal::new(String::new()),
+            outcome: ArcRwSignal::new(Outcome::Streaming),
+            generation: Some(id),
+        };
+        self.entries.update(|es| es.push(reply));
+        self.stats.set(None);
+        self.generating.set(Some(id));
+        bridge.send(Request::Generate { id, messages, sampling, coefs });
+    }
+
+    /// Asks the worker to end the reply; its `Done` finishes the message.
+    pub fn stop(&self, bridge: Bridge) {
+        if self.generating.get_untracked().is_some() {
+            bridge.send(Request::Stop);
+        }
+    }
+
+    /// Empties the conversation, stopping a reply in flight (whose last messages are ignored).
+    pub fn clear(&self, bridge: Bridge) {
+        self.stop(bridge);
+        self.entries.set(Vec::new());
+        self.stats.set(None);
+    }
+
+    /// Ends the reply in flight on the UI side, for when the worker is about to drop it (a new
+    /// model): later messages for it are ignored.
+    pub fn abandon(&self, bridge: Bridge) {
+        if let Some(id) = self.generating.get_untracked() {
+            bridge.send(Request::Stop);
+            if let Some(entry) = self.reply(id) {
+                entry.outcome.set(Outcome::Finished(StopReason::Stopped));
+            }
+            self.generating.set(None);
+        }
+    }
+
+    /// The assistant message that generation `id` writes, while it is still streaming.
+    fn reply(&self, id: u64) -> Option<Entry> {
+        self.entries.with_untracked(|es| {
+            es.iter()
+                .rev()
+                .find(|e| e.generation == Some(id) && e.outcome.with_untracked(|o| *o == Outcome::Streaming))
+                .cloned()
+        })
+    }
+
+    /// Follows the worker's generation messages; ignores the others.
+    pub fn apply(&self, response: &Response) {
+        match response {
+            Response::Token { id, piece } => {
+                if let Some(entry) = self.reply(*id) {
+                    entry.text.update(|t| t.push_str(piece));
+                }
+            }
+            Response::Done { id, stop, stats } => {
+                if let Some(entry) = self.reply(*id) {
+                    entry.outcome.set(Outcome::Finished(*stop));
+                    self.stats.set(Some(*stats));
+                }
+                self.finish(*id);
+            }
+            Response::GenerateFailed { id, message } => {
+                if let Some(entry) = self.reply(*id) {
+                    let message = one_line(message);
+                    let message = if message.is_empty() { "The reply failed.".into() } else { message };
+                    entry.outcome.set(Outcome::Failed(message));
+                }
+                self.finish(*id);
+            }
+            Response::Crashed { message } => {
+                if let Some(id) = self.generating.get_untracked() {
+                    if let Some(entry) = self.reply(id) {
+                        entry.outcome.set(Outcome::Failed(format!("The engine crashed: {}", one_line(message))));
+                    }
+                    self.generating.set(None);
+                }
+            }
+            Response::Progress { .. } | Response::Ready { .. } | Response::LoadFailed { .. } => {}
+        }
+    }
+
+    fn finish(&self, id: u64) {
+        if self.generating.get_untracked() == Some(id) {
+            self.generating.set(None);
+        }
+    }
+}
+
+/// The messages of a Generate request: the system prompt first when there is one, then the turns
+/// in order. Empty turns (a reply that failed before its first token) are left out.
+pub fn conversation(system_prompt: &str, history: &[(Role, String)]) -> Vec<ChatMessage> {
+    let system = system_prompt.trim();
+    let system = (!system.is_empty()).then(|| ChatMessage { role: Role::System, content: system.to_string() });
+    system
+        .into_iter()
+        .chain(
+            history
+                .iter()
+                .filter(|(_, text)| !text.is_empty())
+                .map(|(role, text)| ChatMessage { role: *role, content: text.clone() }),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_prompt_comes_first_and_only_when_set() {
+        let history = vec![(Role::User, "hi".to_string()), (Role::Assistant, "hello".to_string())];
+        let with = conversation("  Be brief. ", &history);
+        assert_eq!(with.len(), 3);
+        assert_eq!(with[0], ChatMessage { role: Role::System, content: "Be brief.".into() });
+        assert_eq!(with[2].role, Role::Assistant);
+        assert_eq!(conversation("  ", &history).len(), 2);
+    }
+
+    /// A chat whose last message is the reply of generation 7, still streaming.
+    fn streaming_reply() -> (ChatState, Entry) {
+        let chat = ChatState::new();
+        let reply = Entry {
+            key: 1,
+            role: Role::Assistant,
+            text: ArcRwSignal::new(String::new()),
+            outcome: ArcRwSignal::new(Outcome::Streaming),
+            generation: Some(7),
+        };
+        chat.entries.set(vec![reply.clone()]);
+        chat.generating.set(Some(7));
+        (chat, reply)
+    }
+
+    #[test]
+    fn tokens_stream_into_their_reply_until_done() {
+        let (chat, reply) = streaming_reply();
+        chat.apply(&Response::Token { id: 7, piece: "Hel".into() });
+        chat.apply(&Response::Token { id: 3, piece: "stale".into() });
+        chat.apply(&Response::Token { id: 7, piece: "lo".into() });
+        let stats = GenStats { generated_tokens: 2, ..GenStats::default() };
+        chat.apply(&Response::Done { id: 7, stop: StopReason::MaxTokens, stats });
+        chat.apply(&Response::Token { id: 7, piece: " late".into() });
+        assert_eq!(reply.text.get_untracked(), "Hello");
+        assert_eq!(reply.outcome.get_untracked(), Outcome::Finished(StopReason::MaxTokens));
+        assert_eq!(chat.generating.get_untracked(), None);
+        assert_eq!(chat.stats.get_untracked(), Some(stats));
+    }
+
+    #[test]
+    fn a_failed_reply_keeps_one_line() {
+        let (chat, reply) = streaming_reply();
+        chat.apply(&Response::GenerateFailed { id: 7, message: "out of\nmemory".into() });
+        assert_eq!(reply.outcome.get_untracked(), Outcome::Failed("out of memory".into()));
+        assert_eq!(chat.generating.get_untracked(), None);
+    }
+
+    #[test]
+    fn a_crash_ends_the_reply_in_flight() {
+        let (chat, reply) = streaming_reply();
+        chat.apply(&Response::Crashed { message: "device lost".into() });
+        assert!(matches!(reply.outcome.get_untracked(), Outcome::Failed(m) if m.contains("device lost")));
+        assert_eq!(chat.generating.get_untracked(), None);
+    }
+
+    #[test]
+    fn empty_turns_are_left_out() {
+        let history = vec![(Role::User, "a".to_string()), (Role::Assistant, String::new()), (Role::User, "b".into())];
+        let roles: Vec<Role> = conversation("", &history).iter().map(|m| m.role).collect();
+        assert_eq!(roles, vec![Role::User, Role::User]);
+    }
+}

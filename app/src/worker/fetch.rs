@@ -1,0 +1,134 @@
+//! Model bytes from the browser's cache, else from the network, with progress.
+//!
+//! The cache is the Cache API, which workers and pages share: the page stores files the user
+//! picks under a key of its own, and the service worker finds the model there when offline.
+
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
+
+use crate::protocol::{ModelSource, Phase};
+
+pub const MODEL_CACHE: &str = "tiller-models-v1";
+
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub from_cache: bool,
+}
+
+/// Progress is reported at most this often (bytes), so the page isn't flooded with messages.
+const REPORT_EVERY: u64 = 1 << 20;
+
+pub async fn model_bytes(source: &ModelSource, progress: &dyn Fn(Phase, u64, Option<u64>)) -> Result<Fetched, String> {
+    let cache = open_cache().await;
+    let key = match source {
+        ModelSource::Url { url } => url.as_str(),
+        ModelSource::Cached { key, .. } => key.as_str(),
+    };
+    if let Some(cache) = &cache
+        && let Some(response) = cached(cache, key).await
+    {
+        let bytes = read_body(&response, Phase::Cache, progress).await?;
+        return Ok(Fetched { bytes, from_cache: true });
+    }
+    let url = match source {
+        ModelSource::Url { url } => url,
+        ModelSource::Cached { name, .. } => {
+            return Err(format!("{name} is no longer stored in this browser; pick the file again"));
+        }
+    };
+    let response = download(url).await?;
+    let bytes = read_body(&response, Phase::Download, progress).await?;
+    Ok(Fetched { bytes, from_cache: false })
+}
+
+/// Keep a model that loaded, so the next visit (or an offline one) skips the download. A full
+/// quota only costs the next visit a download, so failures are logged, not raised.
+pub async fn store(key: &str, bytes: &mut [u8]) {
+    let Some(cache) = open_cache().await else { return };
+    let stored = async {
+        // The Response copies the bytes out of wasm memory when it is built.
+        let response = Response::new_with_opt_u8_array(Some(bytes))?;
+        JsFuture::from(cache.put_with_str(key, &response)).await
+    }
+    .await;
+    if let Err(e) = stored {
+        web_sys::console::warn_2(&"tiller: could not cache the model:".into(), &e);
+    }
+}
+
+/// Forget a stored file that turned out not to load.
+pub async fn forget(key: &str) {
+    if let Some(cache) = open_cache().await {
+        let _ = JsFuture::from(cache.delete_with_str(key)).await;
+    }
+}
+
+fn scope() -> WorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+async fn open_cache() -> Option<Cache> {
+    let caches = scope().caches().ok()?;
+    JsFuture::from(caches.open(MODEL_CACHE)).await.ok()?.dyn_into().ok()
+}
+
+async fn cached(cache: &Cache, key: &str) -> Option<Response> {
+    JsFuture::from(cache.match_with_str(key)).await.ok()?.dyn_into().ok()
+}
+
+async fn download(url: &str) -> Result<Response, String> {
+    let response: Response = JsFuture::from(scope().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not download {url}: {}", js_error(&e)))?
+        .dyn_into()
+        .map_err(|_| format!("could not download {url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!("could not download {url}: HTTP {} {}", response.status(), response.status_text()));
+    }
+    Ok(response)
+}
+
+async fn read_body(
+    response: &Response,
+    phase: Phase,
+    progress: &dyn Fn(Phase, u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    let total = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<u64>().ok());
+    let Some(body) = response.body() else { return Ok(Vec::new()) };
+    let reader: ReadableStreamDefaultReader =
+        body.get_reader().dyn_into().map_err(|_| "the browser gave no stream reader".to_string())?;
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0).min(1 << 32) as usize);
+    let mut reported = 0u64;
+    progress(phase, 0, total);
+    loop {
+        let chunk: Object = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("reading the model failed: {}", js_error(&e)))?
+            .unchecked_into();
+        if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
+            break;
+        }
+        let value: Uint8Array =
+            Reflect::get(&chunk, &"value".into()).map_err(|_| "reading the model failed".to_string())?.unchecked_into();
+        let start = bytes.len();
+        bytes.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut bytes[start..]);
+        if bytes.len() as u64 - reported >= REPORT_EVERY {
+            reported = bytes.len() as u64;
+            progress(phase, reported, total);
+        }
+    }
+    progress(phase, bytes.len() as u64, total);
+    Ok(bytes)
+}
+
+/// The message of a JS exception, or its string form.
+pub fn js_error(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}

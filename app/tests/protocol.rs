@@ -1,0 +1,92 @@
+//! gloo-worker carries the protocol as bincode, which cannot encode every serde shape (tagged
+//! enums, skipped fields): every message must survive the trip the worker bridge makes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tiller_app::protocol::*;
+
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: T) {
+    let bytes = bincode::serialize(&value).expect("encodes");
+    let back: T = bincode::deserialize(&bytes).expect("decodes");
+    assert_eq!(back, value);
+}
+
+#[test]
+fn every_request_survives_bincode() {
+    let coefs = BTreeMap::from([("sentiment".to_string(), 0.5), ("safety".to_string(), 1.0)]);
+    round_trip(Request::Load {
+        source: ModelSource::Url { url: "http://127.0.0.1:8080/models/m.gguf".into() },
+        backend: BackendChoice::Auto,
+        vectors: Some("http://127.0.0.1:8080/vectors/manifest.json".into()),
+    });
+    round_trip(Request::Load {
+        source: ModelSource::Cached { key: "k".into(), name: "n.gguf".into() },
+        backend: BackendChoice::WebGpu,
+        vectors: None,
+    });
+    round_trip(Request::Generate {
+        id: 7,
+        messages: vec![
+            ChatMessage { role: Role::System, content: "Be brief.".into() },
+            ChatMessage { role: Role::User, content: "Hi 世界 <b>".into() },
+            ChatMessage { role: Role::Assistant, content: "Hello.".into() },
+        ],
+        sampling: Sampling::default(),
+        coefs: coefs.clone(),
+    });
+    round_trip(Request::SetSteering { coefs });
+    round_trip(Request::Stop);
+}
+
+#[test]
+fn every_response_survives_bincode() {
+    round_trip(Response::Progress { phase: Phase::Download, done: 1 << 20, total: Some(98_362_432) });
+    round_trip(Response::Progress { phase: Phase::Parse, done: 0, total: None });
+    round_trip(Response::Ready {
+        model: ModelInfo { name: "m".into(), bytes: 1, n_layer: 30, n_embd: 576, n_ctx: 8192, from_cache: true },
+        backend: BackendInfo { name: "WebGPU".into(), adapter: Some("a".into()), fallback_reason: None },
+        vectors: vec![VectorInfo {
+            id: "sentiment".into(),
+            label: "Sentiment".into(),
+            low: "negative".into(),
+            high: "positive".into(),
+            min: -1.0,
+            max: 1.0,
+            strength: 4.0,
+            layers: (6, 18),
+            note: "preview".into(),
+        }],
+        steering_note: None,
+        load_ms: 1234.5,
+    });
+    round_trip(Response::LoadFailed { message: "bad magic".into() });
+    round_trip(Response::Token { id: 1, piece: " Paris".into() });
+    round_trip(Response::Done { id: 1, stop: StopReason::Stopped, stats: GenStats::default() });
+    round_trip(Response::GenerateFailed { id: 1, message: "x".into() });
+    round_trip(Response::Crashed { message: "y".into() });
+}
+
+#[test]
+fn backend_names_parse_back() {
+    for choice in [BackendChoice::Auto, BackendChoice::WebGpu, BackendChoice::Ndarray, BackendChoice::Flex] {
+        assert_eq!(BackendChoice::parse(choice.as_str()), Some(choice));
+    }
+    assert_eq!(BackendChoice::parse("cpu"), Some(BackendChoice::Ndarray));
+    assert_eq!(BackendChoice::parse("tpu"), None);
+}
+
+#[test]
+fn rates_skip_the_first_token_and_empty_runs() {
+    let stats = GenStats {
+        prefilled_tokens: 20,
+        generated_tokens: 11,
+        prefill_ms: 500.0,
+        decode_ms: 1000.0,
+        ..Default::default()
+    };
+    assert_eq!(stats.prefill_tok_s(), 40.0);
+    assert_eq!(stats.decode_tok_s(), 10.0);
+    assert_eq!(GenStats::default().decode_tok_s(), 0.0);
+}
