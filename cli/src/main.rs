@@ -29,6 +29,8 @@ enum Command {
     Chat(commands::chat::Args),
     /// Measure prefill and decode speed and peak memory
     Bench(commands::bench::Args),
+    /// Build steering vectors from contrastive pairs
+    Vectors(commands::vectors::Args),
     /// Fetch the default model (SmolLM2-135M-Instruct) if it is not there yet
     FetchModel,
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => commands::generate::run(a),
         Command::Chat(a) => commands::chat::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Vectors(a) => commands::vectors::run(a),
         Command::FetchModel => {
             tiller_fetch::fetch(false).map(|p| println!("{}", p.display())).map_err(|e| e.to_string())
         }

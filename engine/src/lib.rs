@@ -4,6 +4,7 @@
 //! No DOM, no UI, no network: the same crate runs natively and in a browser worker.
 
 pub mod chat;
+pub mod concept;
 pub mod gguf;
 pub mod load;
 pub mod model;

@@ -4,6 +4,7 @@ pub mod generate;
 pub mod logits;
 pub mod tokenize;
 mod turn;
+pub mod vectors;
 
 use clap::Args;
 use tiller_engine::sample::SamplingParams;

@@ -1,0 +1,51 @@
+//! Concept vectors built from contrastive pairs: texts that differ in one concept (positive vs
+//! negative sentiment, formal vs casual, …) are run through the model, and the difference of their
+//! mean residual streams, block by block, becomes a steering direction.
+//!
+//! The result is a llama.cpp control vector of unit directions plus what a caller needs to pick a
+//! strength: the typical residual norm of every block and how far apart the two sides were.
+
+mod gguf;
+mod mean_diff;
+mod pair;
+
+pub use mean_diff::MeanDifference;
+pub use pair::{ContrastText, Pair, Positions};
+
+use thiserror::Error;
+
+use crate::chat::ChatError;
+use crate::model::ModelError;
+use crate::steer::{ControlVector, SteerError};
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ConceptError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    #[error(transparent)]
+    Steer(#[from] SteerError),
+    #[error("a text has no tokens to average over (it needs at least one position after the first and after `from`)")]
+    NothingToAverage,
+    #[error("no pairs were added")]
+    NoPairs,
+    #[error("the two sides do not differ at block {0}: the mean difference is zero")]
+    ZeroDirection(usize),
+    #[error("layer range {start}..={end} is empty or outside the blocks that can be steered (1..={max})")]
+    BadRange { start: usize, end: usize, max: usize },
+}
+
+/// Unit directions for a range of blocks, with per-block statistics of the pairs they came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConceptVector {
+    /// Unit-norm `direction.N` for every block N in the chosen range.
+    pub vector: ControlVector,
+    /// Mean L2 norm of every block's output (index = block), over positions ≥ 1 of all texts:
+    /// the yardstick a strength is measured against.
+    pub residual_norms: Vec<f32>,
+    /// L2 norm of the mean positive − negative difference at every block, before normalizing.
+    pub separation: Vec<f32>,
+    /// How many pairs were averaged.
+    pub pairs: usize,
+}

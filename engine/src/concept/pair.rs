@@ -1,0 +1,64 @@
+//! One contrastive pair and its two token sequences.
+
+use crate::chat::{ChatTemplate, Message};
+use crate::tokenizer::Tokenizer;
+
+use super::ConceptError;
+
+/// The same user message answered two ways: `positive` and `negative` are the start of the
+/// assistant's reply (CAA style). An optional system message is shared by both sides.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pair {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub prompt: String,
+    pub positive: String,
+    pub negative: String,
+}
+
+/// Which positions of a text its mean is taken over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Positions {
+    /// Only the reply: the prompt is identical on both sides and would only dilute the difference.
+    #[default]
+    Reply,
+    /// Every position after the first.
+    All,
+}
+
+/// Tokens of one side of a pair, and the first position its mean is taken from. Position 0 is
+/// never used, whatever `from` says: its activations are huge (the first-token "attention sink")
+/// and carry nothing about the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContrastText {
+    pub tokens: Vec<u32>,
+    pub from: usize,
+}
+
+impl Pair {
+    /// Render both sides through the chat template: the prompt with the generation prompt, then
+    /// the reply text (no end-of-turn token: the reply is a start, not a finished answer).
+    pub fn render(
+        &self,
+        template: &ChatTemplate,
+        tokenizer: &Tokenizer,
+        positions: Positions,
+    ) -> Result<[ContrastText; 2], ConceptError> {
+        let mut messages: Vec<Message> = self.system.iter().map(|s| Message::system(s.clone())).collect();
+        messages.push(Message::user(self.prompt.clone()));
+        let prompt = template.render(&messages, true)?;
+        let prompt_ids = tokenizer.encode(&prompt, true);
+        let side = |reply: &str| {
+            let tokens = tokenizer.encode(&format!("{prompt}{reply}"), true);
+            // The reply starts where the tokens stop agreeing with the prompt's own (BPE could
+            // merge across the seam; the chat template's final newline makes that rare).
+            let shared = tokens.iter().zip(&prompt_ids).take_while(|(a, b)| a == b).count();
+            let from = match positions {
+                Positions::Reply => shared,
+                Positions::All => 1,
+            };
+            ContrastText { tokens, from }
+        };
+        Ok([side(&self.positive), side(&self.negative)])
+    }
+}

@@ -1,0 +1,151 @@
+//! Building concept vectors by mean difference, on the tiny random-weight model.
+
+mod common;
+
+use burn::tensor::Device;
+use common::tiny::{self, N_EMBD, N_LAYER};
+use tiller_engine::concept::{ConceptError, ConceptVector, ContrastText, MeanDifference, Pair, Positions};
+use tiller_engine::gguf::Gguf;
+use tiller_engine::load::LoadedModel;
+use tiller_engine::model::{Capture, Logits, read_f32};
+use tiller_engine::steer::ControlVector;
+
+#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn pairs() -> Vec<Pair> {
+    let pair = |prompt: &str, positive: &str, negative: &str| Pair {
+        system: None,
+        prompt: prompt.into(),
+        positive: positive.into(),
+        negative: negative.into(),
+    };
+    vec![pair("how was it?", "great, thanks", "awful, sadly"), pair("and today?", "so good", "so bad")]
+}
+
+fn build(m: &LoadedModel, pairs: &[Pair], positions: Positions) -> Result<ConceptVector, ConceptError> {
+    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
+    for p in pairs {
+        let [pos, neg] = p.render(&m.template, &m.tokenizer, positions)?;
+        pollster::block_on(acc.add_pair(&m.model, &pos, &neg))?;
+    }
+    acc.finish(1, N_LAYER - 1)
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+#[test]
+fn directions_are_unit_and_the_build_is_deterministic() {
+    let m = tiny::load(&cpu());
+    let a = build(&m, &pairs(), Positions::Reply).unwrap();
+    assert_eq!(a.vector.directions.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    for (layer, d) in &a.vector.directions {
+        assert!((norm(d) - 1.0).abs() < 1e-5, "block {layer}: |d| = {}", norm(d));
+        assert!(a.separation[*layer] > 0.0);
+    }
+    assert_eq!(a.residual_norms.len(), N_LAYER);
+    assert!(a.residual_norms.iter().all(|&n| n > 0.0 && n.is_finite()));
+    assert_eq!(a.pairs, 2);
+    assert_eq!(build(&m, &pairs(), Positions::Reply).unwrap(), a, "same pairs, same bits");
+    // Averaging over the prompt too gives another (still unit) direction.
+    assert_ne!(build(&m, &pairs(), Positions::All).unwrap().vector, a.vector);
+}
+
+#[test]
+fn swapping_the_sides_negates_the_direction() {
+    let m = tiny::load(&cpu());
+    let a = build(&m, &pairs(), Positions::Reply).unwrap();
+    let swapped: Vec<Pair> =
+        pairs().into_iter().map(|p| Pair { positive: p.negative, negative: p.positive, ..p }).collect();
+    let b = build(&m, &swapped, Positions::Reply).unwrap();
+    for (layer, d) in &a.vector.directions {
+        let worst = d.iter().zip(&b.vector.directions[layer]).map(|(x, y)| (x + y).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-6, "block {layer}: {worst}");
+    }
+}
+
+/// One pair, checked against its definition computed here from `Capture` directly: the mean over
+/// the averaged positions (never position 0) of positive minus negative, normalized; and the mean
+/// row norm over positions ≥ 1 of both texts.
+#[test]
+fn one_pair_matches_the_definition() {
+    let m = tiny::load(&cpu());
+    let pair = &pairs()[0];
+    let prompt = m.template.render(&[tiller_engine::chat::Message::user(pair.prompt.clone())], true).unwrap();
+    let rows = |t: &ContrastText, layer: usize| -> Vec<f32> {
+        let mut capture = Capture::default();
+        let mut cache = m.model.new_cache();
+        m.model.forward(&t.tokens, &mut cache, &mut capture, Logits::Last).unwrap();
+        pollster::block_on(read_f32(capture.outputs[layer].1.clone())).unwrap()
+    };
+    let mean = |t: &ContrastText, layer: usize| -> Vec<f32> {
+        let rows = rows(t, layer);
+        let picked: Vec<&[f32]> = rows.chunks(N_EMBD).skip(t.from.max(1)).collect();
+        (0..N_EMBD).map(|i| picked.iter().map(|r| r[i]).sum::<f32>() / picked.len() as f32).collect()
+    };
+    for positions in [Positions::Reply, Positions::All] {
+        let [pos, neg] = pair.render(&m.template, &m.tokenizer, positions).unwrap();
+        match positions {
+            Positions::Reply => assert_eq!(pos.from, m.tokenizer.encode(&prompt, true).len(), "reply after prompt"),
+            Positions::All => assert_eq!(pos.from, 1),
+        }
+        let built = build(&m, std::slice::from_ref(pair), positions).unwrap();
+        for layer in 1..N_LAYER {
+            let diff: Vec<f32> = mean(&pos, layer).iter().zip(mean(&neg, layer)).map(|(a, b)| a - b).collect();
+            let n = norm(&diff);
+            assert!((built.separation[layer] - n).abs() < 1e-4 * n.max(1.0));
+            let dir = &built.vector.directions[&layer];
+            let worst = diff.iter().zip(dir).map(|(x, y)| (x / n - y).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{positions:?} block {layer}: {worst}");
+
+            let norms: Vec<f32> = [&pos, &neg]
+                .iter()
+                .flat_map(|t| rows(t, layer).chunks(N_EMBD).skip(1).map(norm).collect::<Vec<_>>())
+                .collect();
+            let want = norms.iter().sum::<f32>() / norms.len() as f32;
+            assert!((built.residual_norms[layer] - want).abs() < 1e-4 * want, "block {layer}: {want}");
+        }
+    }
+}
+
+/// Position 0 (the first-token activation sink) stays out even when a text asks to start there.
+#[test]
+fn position_zero_is_never_averaged() {
+    let m = tiny::load(&cpu());
+    let pair = &pairs()[0];
+    let [pos, neg] = pair.render(&m.template, &m.tokenizer, Positions::All).unwrap();
+    let from_zero = |t: &ContrastText| ContrastText { tokens: t.tokens.clone(), from: 0 };
+    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
+    pollster::block_on(acc.add_pair(&m.model, &from_zero(&pos), &from_zero(&neg))).unwrap();
+    assert_eq!(acc.finish(1, N_LAYER - 1).unwrap(), build(&m, std::slice::from_ref(pair), Positions::All).unwrap());
+}
+
+#[test]
+fn identical_sides_and_bad_ranges_are_errors() {
+    let m = tiny::load(&cpu());
+    let same = Pair { system: None, prompt: "hi".into(), positive: "yes".into(), negative: "yes".into() };
+    assert_eq!(build(&m, &[same], Positions::Reply).unwrap_err(), ConceptError::ZeroDirection(1));
+
+    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
+    assert_eq!(acc.finish(1, 2).unwrap_err(), ConceptError::NoPairs);
+    assert!(matches!(acc.finish(0, 2), Err(ConceptError::BadRange { .. })));
+    assert!(matches!(acc.finish(1, N_LAYER), Err(ConceptError::BadRange { .. })));
+    // A text with nothing after position 0 has no mean.
+    let t = ContrastText { tokens: vec![1], from: 0 };
+    assert_eq!(pollster::block_on(acc.add_pair(&m.model, &t, &t)).unwrap_err(), ConceptError::NothingToAverage);
+}
+
+#[test]
+fn the_gguf_round_trips_and_loads_as_a_plain_control_vector() {
+    let m = tiny::load(&cpu());
+    let built = build(&m, &pairs(), Positions::Reply).unwrap();
+    let bytes = built.to_gguf("llama");
+    let g = Gguf::parse(&bytes).unwrap();
+    assert_eq!(ConceptVector::from_gguf(&g).unwrap(), built);
+    let cv = ControlVector::from_gguf(&g).unwrap();
+    assert_eq!(cv, built.vector);
+}
