@@ -24,6 +24,26 @@ fn tokenizer_and_template_of_a_synthetic_file() {
     assert_eq!(text, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
 }
 
+/// The browser tests upload tests/e2e/fixtures/tiny.gguf; it must stay the model these tests
+/// check. After a deliberate change to `tiny::gguf`, `TILLER_BLESS=1` rewrites the file.
+#[test]
+fn the_browser_tests_fixture_is_this_tiny_model() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/fixtures/tiny.gguf");
+    let want = tiny::gguf(tiny::SEED);
+    if std::env::var_os("TILLER_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &want).expect("write the fixture");
+    }
+    let got = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{} ({} bytes) is not tiny::gguf({}) ({} bytes): run with TILLER_BLESS=1 if the change is deliberate",
+        path.display(),
+        got.len(),
+        tiny::SEED,
+        want.len()
+    );
+}
+
 #[test]
 fn kv_cache_steps_match_the_batched_prefill() {
     let worst = pollster::block_on(tiny::backends_differ_by(&cpu(), &cpu()));

@@ -3,5 +3,6 @@
 fn main() {
     // A panic shows its message in the console instead of "unreachable executed".
     console_error_panic_hook::set_once();
+    tiller_app::ui::register_service_worker();
     leptos::mount::mount_to_body(tiller_app::ui::App);
 }

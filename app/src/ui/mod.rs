@@ -9,6 +9,7 @@ mod drop_zone;
 mod format;
 mod loader;
 mod model_panel;
+mod offline;
 mod settings;
 mod steering;
 mod url_params;
@@ -28,6 +29,7 @@ use steering::{SteeringPanel, SteeringState};
 use url_params::{ModelParam, UrlParams};
 use worker_bridge::Bridge;
 
+pub use offline::register_service_worker;
 pub use worker_bridge::EngineBridge;
 
 #[component]

@@ -12,6 +12,8 @@ pub const N_FF: usize = 64;
 pub const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 /// 256 byte tokens after the specials, and one merge ("h" + "e").
 pub const N_VOCAB: usize = SPECIALS.len() + 256 + 1;
+/// The seed of the model every test uses, and of tests/e2e/fixtures/tiny.gguf.
+pub const SEED: u64 = 7;
 
 /// GPT-2's printable stand-in for each byte.
 fn byte_char(b: u8) -> char {
@@ -103,7 +105,7 @@ use tiller_engine::steer::{ControlVector, Steering};
 pub const PROMPT: &str = "<|im_start|>user\nhello there<|im_end|>\n";
 
 pub fn load(device: &Device) -> LoadedModel {
-    LoadedModel::from_bytes(&gguf(7), device).expect("the tiny model loads")
+    LoadedModel::from_bytes(&gguf(SEED), device).expect("the tiny model loads")
 }
 
 /// Logits at every position of `PROMPT`, [seq · n_vocab].

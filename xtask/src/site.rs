@@ -1,0 +1,227 @@
+//! `cargo xtask dist`: the static site in dist/. Trunk builds the app (offline), then the model
+//! goes in beside it and the service worker learns what to precache.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{root, tools};
+
+/// Where the app looks for its default model, relative to the page (see the UI contract).
+pub const MODEL_DIR: &str = "models";
+
+/// Build dist/ and return its path.
+pub fn dist() -> Result<PathBuf, String> {
+    // Every tool and crate first: the build below runs offline.
+    tools::wasm_target()?;
+    tools::wasm_bindgen_cli()?;
+    tools::trunk()?;
+    let model = tiller_fetch::ensure_model().map_err(|e| e.to_string())?;
+    tools::cargo(&["fetch"], &[])?;
+    tools::status(Command::new("trunk").current_dir(root()).args(["build", "--release", "--offline"]))?;
+
+    let dist = root().join("dist");
+    link_or_copy(&model, &dist.join(MODEL_DIR).join(tiller_fetch::FILE_NAME))?;
+    let shell = finalize_service_worker(&dist)?;
+    println!(
+        "xtask: dist/ is ready: {} files precached by sw.js (cache tiller-shell-{}), the model in {MODEL_DIR}/",
+        shell.urls.len(),
+        shell.version
+    );
+    Ok(dist)
+}
+
+/// A hard link costs nothing; a copy when dist/ is on another file system.
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", to.display());
+    std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).map_err(err)?;
+    let _ = std::fs::remove_file(to);
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// What the service worker precaches: the app shell and a version that changes with it.
+#[derive(Debug)]
+pub struct Shell {
+    pub urls: Vec<String>,
+    pub version: String,
+}
+
+/// Write the precache list and cache version into dist/sw.js, in place of the placeholder lines
+/// `const VERSION = …` and `const SHELL = …` of public/sw.js.
+///
+/// The shell is every file in dist/ but sw.js itself and models/ (the worker keeps models in its
+/// own cache), as URLs relative to sw.js. The version hashes those files, so a build that changes
+/// any of them gets a new cache and the old one is deleted on activation.
+pub fn finalize_service_worker(dist: &Path) -> Result<Shell, String> {
+    let sw_path = dist.join("sw.js");
+    let sw = std::fs::read_to_string(&sw_path)
+        .map_err(|e| format!("{}: {e} (index.html must copy public/sw.js into dist/)", sw_path.display()))?;
+    let mut files = Vec::new();
+    walk(dist, "", &mut files)?;
+    files.retain(|f| f != "sw.js" && !f.starts_with(&format!("{MODEL_DIR}/")));
+    files.sort();
+
+    let mut hash = Fnv::new();
+    let mut urls = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(dist.join(file)).map_err(|e| format!("dist/{file}: {e}"))?;
+        hash.write(file.as_bytes());
+        hash.write(&[0]);
+        hash.write(&(bytes.len() as u64).to_le_bytes());
+        hash.write(&bytes);
+        // A directory's URL is its index.html too: navigations ask for "./", not "./index.html".
+        if let Some(dir) = file.strip_suffix("index.html").filter(|d| d.is_empty() || d.ends_with('/')) {
+            urls.push(if dir.is_empty() { "./".to_string() } else { url_encode(dir) });
+        }
+        urls.push(url_encode(file));
+    }
+    let version = format!("{:016x}", hash.finish());
+
+    let list: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
+    let (mut saw_version, mut saw_shell) = (false, false);
+    let mut out = String::with_capacity(sw.len() + list.len() * 40);
+    for line in sw.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        if line.trim_start().starts_with("const VERSION =") {
+            out.push_str(&format!("{indent}const VERSION = \"{version}\"; // written by cargo xtask dist\n"));
+            saw_version = true;
+        } else if line.trim_start().starts_with("const SHELL =") {
+            out.push_str(&format!("{indent}const SHELL = [{}]; // written by cargo xtask dist\n", list.join(", ")));
+            saw_shell = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !(saw_version && saw_shell) {
+        return Err(format!("{}: no `const VERSION =` or `const SHELL =` line to fill in", sw_path.display()));
+    }
+    std::fs::write(&sw_path, out).map_err(|e| format!("{}: {e}", sw_path.display()))?;
+    Ok(Shell { urls, version })
+}
+
+/// Every file under `dir`, as "/"-separated paths relative to it.
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let name = entry.file_name().into_string().map_err(|n| format!("{n:?}: not a UTF-8 file name"))?;
+        let path = format!("{prefix}{name}");
+        if entry.path().is_dir() {
+            walk(&entry.path(), &format!("{path}/"), out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encode all but unreserved characters and "/", so a name is a safe relative URL.
+fn url_encode(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// FNV-1a, 64 bits: not cryptographic, only a cache name that changes when the files do.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SW: &str = "// sw\n  const VERSION = 'dev'; // placeholder\nconst SHELL = []; // placeholder\nself.x = 1;\n";
+
+    /// A dist/ with an app shell, a model and an unfinished sw.js.
+    fn dist() -> PathBuf {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dist = std::env::temp_dir().join(format!("tiller-dist-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dist);
+        for dir in ["vectors", "models"] {
+            std::fs::create_dir_all(dist.join(dir)).unwrap();
+        }
+        for (name, text) in [
+            ("index.html", "<html>"),
+            ("tiller-app.js", "js"),
+            ("tiller-app_bg.wasm", "wasm"),
+            ("vectors/manifest.json", "{}"),
+            ("vectors/my vector.gguf", "v"),
+            ("models/SmolLM2-135M-Instruct.Q4_1.gguf", "model"),
+            ("sw.js", SW),
+        ] {
+            std::fs::write(dist.join(name), text).unwrap();
+        }
+        dist
+    }
+
+    #[test]
+    fn lists_the_shell_but_not_the_model_or_itself() {
+        let dist = dist();
+        let shell = finalize_service_worker(&dist).unwrap();
+        assert_eq!(
+            shell.urls,
+            [
+                "./",
+                "index.html",
+                "tiller-app.js",
+                "tiller-app_bg.wasm",
+                "vectors/manifest.json",
+                "vectors/my%20vector.gguf"
+            ]
+        );
+        let sw = std::fs::read_to_string(dist.join("sw.js")).unwrap();
+        assert!(sw.contains(&format!("  const VERSION = \"{}\";", shell.version)), "{sw}");
+        assert!(sw.contains("const SHELL = [\"./\", \"index.html\", "), "{sw}");
+        assert!(sw.starts_with("// sw\n") && sw.ends_with("self.x = 1;\n"), "{sw}");
+        let _ = std::fs::remove_dir_all(dist);
+    }
+
+    #[test]
+    fn the_version_follows_the_content() {
+        let (a, b) = (dist(), dist());
+        let version = |d: &Path| finalize_service_worker(d).unwrap().version;
+        assert_eq!(version(&a), version(&b), "same files, same version");
+        let before = version(&a);
+        std::fs::write(a.join("sw.js"), SW).unwrap();
+        std::fs::write(a.join("tiller-app.js"), "js2").unwrap();
+        assert_ne!(version(&a), before, "a changed file needs a new cache");
+        std::fs::write(b.join("sw.js"), SW).unwrap();
+        std::fs::write(b.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"), "other").unwrap();
+        assert_eq!(version(&b), before, "the model is not part of the shell");
+        let _ = (std::fs::remove_dir_all(a), std::fs::remove_dir_all(b));
+    }
+
+    #[test]
+    fn a_sw_without_placeholders_is_an_error() {
+        let dist = dist();
+        std::fs::write(dist.join("sw.js"), "self.x = 1;\n").unwrap();
+        let err = finalize_service_worker(&dist).unwrap_err();
+        assert!(err.contains("no `const VERSION =`"), "{err}");
+        let _ = std::fs::remove_dir_all(dist);
+    }
+}

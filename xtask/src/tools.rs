@@ -1,0 +1,112 @@
+//! Running commands, and installing the tools the build and the tests need (once, before any
+//! build step, so that the builds themselves never download anything).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::root;
+
+pub const WASM: &str = "wasm32-unknown-unknown";
+/// Trunk builds the web app; Trunk.toml is written for this version.
+pub const TRUNK_VERSION: &str = "0.21.14";
+
+/// `cargo <args> <extra>` at the repository root.
+pub fn cargo(args: &[&str], extra: &[String]) -> Result<(), String> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root()).args(args).args(extra);
+    status(&mut cmd)
+}
+
+/// Run `cmd`, inheriting stdio; an error names the program when it fails or cannot start.
+pub fn status(cmd: &mut Command) -> Result<(), String> {
+    let s = cmd.status().map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if s.success() { Ok(()) } else { Err(format!("{:?} failed ({s})", cmd.get_program())) }
+}
+
+/// The first line a tool prints for `--version`, or None when it is not installed.
+fn version_of(program: &str) -> Option<String> {
+    let out = Command::new(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success().then(|| text.lines().next().unwrap_or_default().trim().to_string())
+}
+
+pub fn wasm_target() -> Result<(), String> {
+    status(Command::new("rustup").args(["target", "add", WASM]))
+}
+
+/// wasm-bindgen-cli (Trunk's `wasm-bindgen` and the engine tests' runner) must be exactly the
+/// wasm-bindgen version in Cargo.lock.
+pub fn wasm_bindgen_cli() -> Result<(), String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"wasm-bindgen\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .ok_or("no wasm-bindgen in Cargo.lock")?;
+    let matches = |tool: &str| version_of(tool).is_some_and(|v| v.split(' ').nth(1) == Some(version.as_str()));
+    if matches("wasm-bindgen") && matches("wasm-bindgen-test-runner") {
+        return Ok(());
+    }
+    println!("xtask: installing wasm-bindgen-cli {version} (a few minutes, once)");
+    cargo(&["install", "--locked", "wasm-bindgen-cli", "--version", &version], &[])
+}
+
+/// Trunk, exactly TRUNK_VERSION.
+pub fn trunk() -> Result<(), String> {
+    if version_of("trunk").is_some_and(|v| v == format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    println!("xtask: installing trunk {TRUNK_VERSION} (about 11 minutes on two cores, once)");
+    cargo(&["install", "--locked", "trunk", "--version", TRUNK_VERSION], &[])
+}
+
+/// Node and npm for the browser tests (Debian's packages when they are missing).
+pub fn node() -> Result<(), String> {
+    if version_of("node").is_some() && version_of("npm").is_some() {
+        return Ok(());
+    }
+    apt_install(&["nodejs", "npm"], "/usr/bin/npm")
+}
+
+/// `npm ci` in tests/e2e: playwright-core at the version package-lock.json pins. It drives the
+/// system's Chromium, so no browser is downloaded.
+pub fn npm_ci() -> Result<(), String> {
+    node()?;
+    let dir = root().join("tests/e2e");
+    status(Command::new("npm").current_dir(&dir).args(["ci", "--prefer-offline", "--no-audit", "--no-fund"]))
+}
+
+/// Chromium (and ChromeDriver for wasm-bindgen's test runner) from Debian.
+pub fn chromium() -> Result<(), String> {
+    apt_install(&["chromium", "chromium-driver"], "/usr/bin/chromedriver")
+}
+
+/// Mesa's lavapipe gives wgpu a Vulkan adapter on a machine without a GPU, so the wgpu parity
+/// tests can run. Best effort: without it those tests say why they did not run.
+pub fn vulkan_driver() {
+    if let Err(e) = apt_install(&["mesa-vulkan-drivers"], "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") {
+        println!("xtask: {e}: the wgpu tests will report that they did not run");
+    }
+}
+
+/// Install Debian packages unless `marker` already exists.
+pub fn apt_install(packages: &[&str], marker: &str) -> Result<(), String> {
+    if Path::new(marker).exists() {
+        return Ok(());
+    }
+    println!("xtask: installing {}", packages.join(" "));
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if install() || (Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success()) && install()) {
+        Ok(())
+    } else {
+        Err(format!("could not install {} (needs root and apt-get)", packages.join(" ")))
+    }
+}
