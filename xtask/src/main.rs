@@ -86,6 +86,8 @@ fn test() -> Result<(), String> {
     tools::vulkan_driver();
     fetch_model()?;
     tools::cargo(&["test", "--release", "--workspace"], &[])?;
+    // The UI's unit tests need its feature, which the workspace run leaves off (it pulls in Leptos).
+    tools::cargo(&["test", "--release", "-p", "tiller-app", "--features", "ui", "--lib"], &[])?;
     e2e::engine_in_browser()?;
     e2e::app()
 }
