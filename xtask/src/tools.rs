@@ -49,7 +49,7 @@ pub fn wasm_bindgen_cli() -> Result<(), String> {
         return Ok(());
     }
     println!("xtask: installing wasm-bindgen-cli {version} (a few minutes, once)");
-    // Not --locked: 0.2.130's own lock file does not build with this toolchain.
+    // Without --locked: that is how 0.2.130 was checked to install with this toolchain.
     cargo(&["install", "wasm-bindgen-cli", "--version", &version], &[])
 }
 
