@@ -3,6 +3,7 @@
 //!
 //! No DOM, no UI, no network: the same crate runs natively and in a browser worker.
 
+pub mod batch;
 pub mod chat;
 pub mod concept;
 pub mod gguf;

@@ -1,10 +1,10 @@
-//! Building concept vectors by mean difference, on the tiny random-weight model.
+//! Building concept vectors (mean difference and PCA), on the tiny random-weight model.
 
 mod common;
 
 use burn::tensor::Device;
 use common::tiny::{self, N_EMBD, N_LAYER};
-use tiller_engine::concept::{ConceptError, ConceptVector, ContrastText, MeanDifference, Pair, Positions};
+use tiller_engine::concept::{ConceptError, ConceptVector, ContrastText, Contrasts, Method, Pair, Positions};
 use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Capture, Logits, read_f32};
@@ -26,12 +26,17 @@ fn pairs() -> Vec<Pair> {
 }
 
 fn build(m: &LoadedModel, pairs: &[Pair], positions: Positions) -> Result<ConceptVector, ConceptError> {
-    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
-    for p in pairs {
-        let [pos, neg] = p.render(&m.template, &m.tokenizer, positions)?;
-        pollster::block_on(acc.add_pair(&m.model, &pos, &neg))?;
+    collect(m, pairs, positions, 1)?.finish(Method::MeanDifference, 1, N_LAYER - 1)
+}
+
+/// The pairs' contrasts, `batch` pairs per forward.
+fn collect(m: &LoadedModel, pairs: &[Pair], positions: Positions, batch: usize) -> Result<Contrasts, ConceptError> {
+    let mut acc = Contrasts::new(N_LAYER, N_EMBD);
+    let rendered = pairs.iter().map(|p| p.render(&m.template, &m.tokenizer, positions)).collect::<Result<Vec<_>, _>>()?;
+    for chunk in rendered.chunks(batch) {
+        pollster::block_on(acc.add_pairs(&m.model, chunk))?;
     }
-    acc.finish(1, N_LAYER - 1)
+    Ok(acc)
 }
 
 fn norm(v: &[f32]) -> f32 {
@@ -119,9 +124,9 @@ fn position_zero_is_never_averaged() {
     let pair = &pairs()[0];
     let [pos, neg] = pair.render(&m.template, &m.tokenizer, Positions::All).unwrap();
     let from_zero = |t: &ContrastText| ContrastText { tokens: t.tokens.clone(), from: 0 };
-    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
-    pollster::block_on(acc.add_pair(&m.model, &from_zero(&pos), &from_zero(&neg))).unwrap();
-    assert_eq!(acc.finish(1, N_LAYER - 1).unwrap(), build(&m, std::slice::from_ref(pair), Positions::All).unwrap());
+    let mut acc = Contrasts::new(N_LAYER, N_EMBD);
+    pollster::block_on(acc.add_pairs(&m.model, &[[from_zero(&pos), from_zero(&neg)]])).unwrap();
+    assert_eq!(acc.finish(Method::MeanDifference, 1, N_LAYER - 1).unwrap(), build(&m, std::slice::from_ref(pair), Positions::All).unwrap());
 }
 
 #[test]
@@ -130,13 +135,15 @@ fn identical_sides_and_bad_ranges_are_errors() {
     let same = Pair { system: None, prompt: "hi".into(), positive: "yes".into(), negative: "yes".into() };
     assert_eq!(build(&m, &[same], Positions::Reply).unwrap_err(), ConceptError::ZeroDirection(1));
 
-    let mut acc = MeanDifference::new(N_LAYER, N_EMBD);
-    assert_eq!(acc.finish(1, 2).unwrap_err(), ConceptError::NoPairs);
-    assert!(matches!(acc.finish(0, 2), Err(ConceptError::BadRange { .. })));
-    assert!(matches!(acc.finish(1, N_LAYER), Err(ConceptError::BadRange { .. })));
+    let mut acc = Contrasts::new(N_LAYER, N_EMBD);
+    let mean = Method::MeanDifference;
+    assert_eq!(acc.finish(mean, 1, 2).unwrap_err(), ConceptError::NoPairs);
+    assert!(matches!(acc.finish(mean, 0, 2), Err(ConceptError::BadRange { .. })));
+    assert!(matches!(acc.finish(mean, 1, N_LAYER), Err(ConceptError::BadRange { .. })));
     // A text with nothing after position 0 has no mean.
     let t = ContrastText { tokens: vec![1], from: 0 };
-    assert_eq!(pollster::block_on(acc.add_pair(&m.model, &t, &t)).unwrap_err(), ConceptError::NothingToAverage);
+    let err = pollster::block_on(acc.add_pairs(&m.model, &[[t.clone(), t]])).unwrap_err();
+    assert_eq!(err, ConceptError::NothingToAverage);
 }
 
 #[test]
@@ -148,4 +155,45 @@ fn the_gguf_round_trips_and_loads_as_a_plain_control_vector() {
     assert_eq!(ConceptVector::from_gguf(&g).unwrap(), built);
     let cv = ControlVector::from_gguf(&g).unwrap();
     assert_eq!(cv, built.vector);
+}
+
+/// Pairs packed into one forward give the contrasts of pairs run one at a time.
+#[test]
+fn batched_pairs_match_one_at_a_time() {
+    let m = tiny::load(&cpu());
+    let mut many = pairs();
+    many.push(Pair { system: Some("Be".into()), prompt: "a question?".into(), positive: "nice".into(), negative: "grim".into() });
+    for method in [Method::MeanDifference, Method::Pca] {
+        let one = collect(&m, &many, Positions::Reply, 1).unwrap().finish(method, 1, N_LAYER - 1).unwrap();
+        let all = collect(&m, &many, Positions::Reply, 3).unwrap().finish(method, 1, N_LAYER - 1).unwrap();
+        for (layer, d) in &one.vector.directions {
+            let worst = d.iter().zip(&all.vector.directions[layer]).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{method:?} block {layer}: {worst}");
+        }
+        for (a, b) in one.residual_norms.iter().zip(&all.residual_norms) {
+            assert!((a - b).abs() < 1e-4 * a, "{a} vs {b}");
+        }
+    }
+}
+
+/// PCA gives unit directions on the mean difference's side, deterministically, and differs
+/// from the mean difference once the pairs disagree.
+#[test]
+fn pca_directions_are_unit_signed_and_deterministic() {
+    let m = tiny::load(&cpu());
+    let mut many = pairs();
+    many.push(Pair { system: None, prompt: "the weather?".into(), positive: "sunny and warm".into(), negative: "cold rain".into() });
+    let acc = collect(&m, &many, Positions::Reply, 2).unwrap();
+    let pca = acc.finish(Method::Pca, 1, N_LAYER - 1).unwrap();
+    let mean = acc.finish(Method::MeanDifference, 1, N_LAYER - 1).unwrap();
+    assert_eq!(pca.method, Method::Pca);
+    assert_eq!(acc.finish(Method::Pca, 1, N_LAYER - 1).unwrap(), pca, "same contrasts, same bits");
+    for (layer, d) in &pca.vector.directions {
+        assert!((norm(d) - 1.0).abs() < 1e-5);
+        let cos: f32 = d.iter().zip(&mean.vector.directions[layer]).map(|(a, b)| a * b).sum();
+        assert!(cos > 0.0 && cos < 0.9999, "block {layer}: cos(pca, mean) = {cos}");
+    }
+    let bytes = pca.to_gguf("llama");
+    let g = Gguf::parse(&bytes).unwrap();
+    assert_eq!(ConceptVector::from_gguf(&g).unwrap().method, Method::Pca);
 }

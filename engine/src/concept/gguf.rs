@@ -4,7 +4,7 @@
 use crate::gguf::{Gguf, Value, write_f32_gguf};
 use crate::steer::{ControlVector, SteerError};
 
-use super::ConceptVector;
+use super::{ConceptVector, Method};
 
 const METHOD: &str = "tiller.method";
 const PAIRS: &str = "tiller.pairs";
@@ -27,7 +27,7 @@ impl ConceptVector {
                 ("general.architecture", Value::String("controlvector".into())),
                 ("controlvector.model_hint", Value::String(model_hint.into())),
                 ("controlvector.layer_count", Value::I32(layer_count as i32)),
-                (METHOD, Value::String("mean_difference".into())),
+                (METHOD, Value::String(self.method.name().into())),
                 (PAIRS, Value::U32(self.pairs as u32)),
                 (RESIDUAL_NORMS, floats(&self.residual_norms)),
                 (SEPARATION, floats(&self.separation)),
@@ -44,6 +44,7 @@ impl ConceptVector {
         };
         Ok(Self {
             vector: ControlVector::from_gguf(g)?,
+            method: g.get(METHOD).and_then(Value::as_str).and_then(Method::from_name).unwrap_or_default(),
             residual_norms: floats(RESIDUAL_NORMS),
             separation: floats(SEPARATION),
             pairs: g.get(PAIRS).and_then(Value::as_u64).unwrap_or(0) as usize,
@@ -62,6 +63,7 @@ mod tests {
         let directions = BTreeMap::from([(2, vec![0.6, 0.8]), (3, vec![1.0, 0.0])]);
         let cv = ConceptVector {
             vector: ControlVector { n_embd: 2, directions },
+            method: Method::Pca,
             residual_norms: vec![1.0, 2.0, 3.5, 4.0],
             separation: vec![0.0, 0.1, 0.2, 0.3],
             pairs: 32,

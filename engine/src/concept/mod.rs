@@ -5,11 +5,13 @@
 //! The result is a llama.cpp control vector of unit directions plus what a caller needs to pick a
 //! strength: the typical residual norm of every block and how far apart the two sides were.
 
+mod contrasts;
+mod direction;
 mod gguf;
-mod mean_diff;
 mod pair;
 
-pub use mean_diff::MeanDifference;
+pub use contrasts::Contrasts;
+pub use direction::Method;
 pub use pair::{ContrastText, Pair, Positions};
 
 use thiserror::Error;
@@ -41,6 +43,7 @@ pub enum ConceptError {
 pub struct ConceptVector {
     /// Unit-norm `direction.N` for every block N in the chosen range.
     pub vector: ControlVector,
+    pub method: Method,
     /// Mean L2 norm of every block's output (index = block), over positions ≥ 1 of all texts:
     /// the yardstick a strength is measured against.
     pub residual_norms: Vec<f32>,

@@ -39,18 +39,42 @@ impl Attention {
         })
     }
 
-    /// x: [seq, n_embd] at positions `cache.len()..`, appending to `cache` for `layer`.
-    pub fn forward(&self, x: Tensor<2>, layer: usize, cache: &mut KvCache) -> Tensor<2> {
-        let [seq, n_embd] = x.dims();
+    /// x: packed rows [Σ lens, n_embd] of `lens.len()` independent sequences, sequence b at
+    /// positions `caches[b].len()..`, appending to `caches[b]` for `layer`. The projections
+    /// run once over all rows (that is where the weights are read); only the attention itself
+    /// runs per sequence, so a sequence never sees another's keys.
+    pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
+        let q = self.wq.forward(x.clone());
+        let k = self.wk.forward(x.clone());
+        let v = self.wv.forward(x);
+        let out = match caches {
+            [cache] => self.attend(q, k, v, layer, cache),
+            _ => {
+                let mut outs = Vec::with_capacity(lens.len());
+                let mut offset = 0;
+                for (cache, &len) in caches.iter_mut().zip(lens) {
+                    let rows = |t: &Tensor<2>| t.clone().narrow(0, offset, len);
+                    outs.push(self.attend(rows(&q), rows(&k), rows(&v), layer, cache));
+                    offset += len;
+                }
+                Tensor::cat(outs, 0)
+            }
+        };
+        self.wo.forward(out)
+    }
+
+    /// One sequence's projected q [seq, n_head·hd], k, v [seq, n_kv·hd] → [seq, n_embd].
+    fn attend(&self, q: Tensor<2>, k: Tensor<2>, v: Tensor<2>, layer: usize, cache: &mut KvCache) -> Tensor<2> {
+        let [seq, n_embd] = q.dims();
         let start = cache.len();
         let (hd, n_kv) = (self.head_dim, self.n_head_kv);
         let group = self.n_head / n_kv;
 
         // [seq, heads·hd] → [heads, seq, hd]
         let heads = |t: Tensor<2>, n: usize| t.reshape([seq, n, hd]).swap_dims(0, 1);
-        let q = self.rope.forward(heads(self.wq.forward(x.clone()), self.n_head), start);
-        let k = self.rope.forward(heads(self.wk.forward(x.clone()), n_kv), start);
-        let v = heads(self.wv.forward(x), n_kv);
+        let q = self.rope.forward(heads(q, self.n_head), start);
+        let k = self.rope.forward(heads(k, n_kv), start);
+        let v = heads(v, n_kv);
         let (k, v) = cache.append(layer, k, v);
 
         // Fold each group's query heads into the row dimension so one batched matmul per kv head
@@ -61,8 +85,7 @@ impl Attention {
             scores = scores.add(causal_mask(group, seq, start, &v.device()));
         }
         let out = softmax(scores, 2).matmul(v); // [n_kv, group·seq, hd]
-        let out = out.reshape([self.n_head, seq, hd]).swap_dims(0, 1).reshape([seq, n_embd]);
-        self.wo.forward(out)
+        out.reshape([self.n_head, seq, hd]).swap_dims(0, 1).reshape([seq, n_embd])
     }
 }
 

@@ -23,9 +23,10 @@ impl Block {
         })
     }
 
-    /// [seq, n_embd] → [seq, n_embd]: the residual stream after this block.
-    pub fn forward(&self, x: Tensor<2>, layer: usize, cache: &mut KvCache) -> Tensor<2> {
-        let x = x.clone().add(self.attn.forward(self.attn_norm.forward(x), layer, cache));
+    /// [rows, n_embd] → [rows, n_embd]: the residual stream after this block, for packed
+    /// sequences of `lens` rows each (see [`Attention::forward`]).
+    pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
+        let x = x.clone().add(self.attn.forward(self.attn_norm.forward(x), layer, caches, lens));
         x.clone().add(self.mlp.forward(self.ffn_norm.forward(x)))
     }
 }

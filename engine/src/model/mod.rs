@@ -105,22 +105,47 @@ impl Llama {
         hook: &mut dyn ResidualHook,
         logits: Logits,
     ) -> Result<Tensor<2>, ModelError> {
-        let seq = tokens.len();
-        if seq == 0 {
+        self.forward_batch(&[tokens], std::slice::from_mut(cache), hook, logits)
+    }
+
+    /// Run independent sequences together: `seqs[b]` at positions `caches[b].len()..`. Their rows
+    /// are packed one after another ([Σ len, n_embd]), so each weight is read once for the whole
+    /// batch — on a CPU that is what a decode step costs — and `hook` sees the packed rows.
+    /// Returns logits [B, n_vocab] (each sequence's last position) or [Σ len, n_vocab].
+    pub fn forward_batch(
+        &self,
+        seqs: &[&[u32]],
+        caches: &mut [KvCache],
+        hook: &mut dyn ResidualHook,
+        logits: Logits,
+    ) -> Result<Tensor<2>, ModelError> {
+        assert_eq!(seqs.len(), caches.len(), "one cache per sequence");
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        if seqs.is_empty() || lens.contains(&0) {
             return Err(ModelError::EmptyInput);
         }
-        let needed = cache.len() + seq;
-        if needed > self.config.n_ctx_train {
-            return Err(ModelError::ContextFull { needed, limit: self.config.n_ctx_train });
+        for (cache, len) in caches.iter().zip(&lens) {
+            let needed = cache.len() + len;
+            if needed > self.config.n_ctx_train {
+                return Err(ModelError::ContextFull { needed, limit: self.config.n_ctx_train });
+            }
         }
-        let mut x = self.embed(tokens)?;
+        let mut x = self.embed(&seqs.concat())?;
         for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward(x, layer, cache);
+            x = block.forward(x, layer, caches, &lens);
             x = hook.after_block(layer, x);
         }
-        cache.advance(seq);
+        caches.iter_mut().zip(&lens).for_each(|(cache, &len)| cache.advance(len));
         if logits == Logits::Last {
-            x = x.narrow(0, seq - 1, 1);
+            let mut end = 0;
+            let lasts = lens
+                .iter()
+                .map(|len| {
+                    end += len;
+                    x.clone().narrow(0, end - 1, 1)
+                })
+                .collect();
+            x = Tensor::cat(lasts, 0);
         }
         Ok(self.head.forward(self.norm.forward(x)))
     }

@@ -1,0 +1,94 @@
+//! Many independent prompts at once, for evaluation and sweeps: generation with one sampler per
+//! prompt, and the log-probability a model gives to a known continuation (for perplexity).
+//!
+//! On a CPU a decode step costs about one read of every weight, whatever the batch; packing B
+//! sequences into each step ([`Llama::forward_batch`]) makes B tokens cost little more than one.
+
+use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
+use crate::sample::Sampler;
+
+/// What one prompt produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generated {
+    pub tokens: Vec<u32>,
+    /// It ended on an end-of-generation token rather than at the token limit.
+    pub finished: bool,
+}
+
+/// Generate up to `max_tokens` for every prompt, each with its own sampler. `hook` (steering)
+/// sees every step's packed rows, so it must treat rows alike. Sequences leave the batch as
+/// they finish. Results come back in the prompts' order.
+pub async fn generate(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    samplers: &mut [Sampler],
+    hook: &mut dyn ResidualHook,
+    max_tokens: usize,
+    stop_ids: &[u32],
+) -> Result<Vec<Generated>, ModelError> {
+    assert_eq!(prompts.len(), samplers.len(), "one sampler per prompt");
+    let mut out: Vec<Generated> = prompts.iter().map(|_| Generated { tokens: Vec::new(), finished: false }).collect();
+    if prompts.is_empty() || max_tokens == 0 {
+        return Ok(out);
+    }
+    let mut caches: Vec<_> = prompts.iter().map(|_| model.new_cache()).collect();
+    let mut active: Vec<usize> = (0..prompts.len()).collect();
+    let mut feed: Vec<Vec<u32>> = prompts.to_vec();
+    let n_vocab = model.config.n_vocab;
+    while !active.is_empty() {
+        let seqs: Vec<&[u32]> = feed.iter().map(Vec::as_slice).collect();
+        let logits = read_f32(model.forward_batch(&seqs, &mut caches, hook, Logits::Last)?).await?;
+        let mut still = Vec::with_capacity(active.len());
+        let mut next_feed = Vec::with_capacity(active.len());
+        let mut kept_caches = Vec::with_capacity(active.len());
+        for ((b, &i), cache) in active.iter().enumerate().zip(caches.drain(..)) {
+            let history: Vec<u32> = prompts[i].iter().chain(&out[i].tokens).copied().collect();
+            let tok = samplers[i].sample(&logits[b * n_vocab..(b + 1) * n_vocab], &history);
+            if stop_ids.contains(&tok) {
+                out[i].finished = true;
+                continue;
+            }
+            out[i].tokens.push(tok);
+            let full = cache.len() + 1 >= model.config.n_ctx_train;
+            if out[i].tokens.len() < max_tokens && !full {
+                still.push(i);
+                next_feed.push(vec![tok]);
+                kept_caches.push(cache);
+            }
+        }
+        active = still;
+        feed = next_feed;
+        caches = kept_caches;
+    }
+    Ok(out)
+}
+
+/// For each (tokens, from): the natural log-probability of every token at positions `from..`
+/// given all before it, under `hook`. `from` must be ≥ 1.
+pub async fn token_logprobs(
+    model: &Llama,
+    texts: &[(Vec<u32>, usize)],
+    hook: &mut dyn ResidualHook,
+) -> Result<Vec<Vec<f64>>, ModelError> {
+    if texts.iter().any(|(t, from)| *from == 0 || *from > t.len()) {
+        return Err(ModelError::EmptyInput);
+    }
+    let seqs: Vec<&[u32]> = texts.iter().map(|(t, _)| t.as_slice()).collect();
+    let mut caches: Vec<_> = texts.iter().map(|_| model.new_cache()).collect();
+    let logits = read_f32(model.forward_batch(&seqs, &mut caches, hook, Logits::All)?).await?;
+    let n_vocab = model.config.n_vocab;
+    let mut rows = logits.chunks_exact(n_vocab);
+    let mut out = Vec::with_capacity(texts.len());
+    for (tokens, from) in texts {
+        let mine: Vec<&[f32]> = rows.by_ref().take(tokens.len()).collect();
+        // Row p predicts token p+1.
+        out.push((*from..tokens.len()).map(|p| log_softmax_at(mine[p - 1], tokens[p] as usize)).collect());
+    }
+    Ok(out)
+}
+
+fn log_softmax_at(row: &[f32], id: usize) -> f64 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = row.iter().map(|&x| (x as f64 - max).exp()).sum();
+    row[id] as f64 - max - sum.ln()
+}

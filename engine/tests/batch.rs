@@ -1,0 +1,71 @@
+//! Batched generation and scoring on the tiny model agree with one-at-a-time sessions.
+
+mod common;
+
+use burn::tensor::Device;
+use common::tiny;
+use tiller_engine::batch;
+use tiller_engine::model::{Logits, read_f32};
+use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::session::Session;
+use tiller_engine::steer::Steering;
+
+#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn params(seed: u64) -> SamplingParams {
+    SamplingParams { temperature: 0.8, top_p: 0.95, seed, ..SamplingParams::default() }
+}
+
+#[test]
+fn batched_generation_matches_separate_sessions() {
+    let m = tiny::load(&cpu());
+    let prompts: Vec<Vec<u32>> = ["<|im_start|>user\nhello", "<|im_start|>hi there", "<|im_start|>a"]
+        .iter()
+        .map(|t| m.tokenizer.encode(t, true))
+        .collect();
+    let mut samplers: Vec<Sampler> = (0..3).map(|i| Sampler::new(params(i)).unwrap()).collect();
+    let got = pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, &mut Steering::none(), 12, &[2]))
+        .unwrap();
+    for (i, p) in prompts.iter().enumerate() {
+        let mut session = Session::new(&m.model);
+        let mut sampler = Sampler::new(params(i as u64)).unwrap();
+        pollster::block_on(session.prefill(p)).unwrap();
+        let mut want = Vec::new();
+        let mut finished = false;
+        while want.len() < 12 {
+            match pollster::block_on(session.step(&mut sampler, &[2], false)).unwrap() {
+                Ok(t) => want.push(t),
+                Err(_) => {
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        assert_eq!(got[i].tokens, want, "prompt {i}");
+        assert_eq!(got[i].finished, finished, "prompt {i}");
+    }
+}
+
+#[test]
+fn token_logprobs_are_the_log_softmax_of_a_plain_forward() {
+    let m = tiny::load(&cpu());
+    let texts: Vec<(Vec<u32>, usize)> =
+        vec![(m.tokenizer.encode("<|im_start|>user\nhello there", true), 3), (m.tokenizer.encode("<|im_start|>ok", true), 1)];
+    let got = pollster::block_on(batch::token_logprobs(&m.model, &texts, &mut Steering::none())).unwrap();
+    let n_vocab = m.model.config.n_vocab;
+    for ((tokens, from), lp) in texts.iter().zip(&got) {
+        assert_eq!(lp.len(), tokens.len() - from);
+        let t = m.model.forward(tokens, &mut m.model.new_cache(), &mut Steering::none(), Logits::All).unwrap();
+        let logits = pollster::block_on(read_f32(t)).unwrap();
+        for (k, p) in (*from..tokens.len()).enumerate() {
+            let row = &logits[(p - 1) * n_vocab..p * n_vocab];
+            let z: f64 = row.iter().map(|&x| (x as f64).exp()).sum();
+            let want = (row[tokens[p] as usize] as f64).exp() / z;
+            assert!((lp[k].exp() - want).abs() < 1e-5, "{} vs {want}", lp[k].exp());
+        }
+    }
+    assert!(pollster::block_on(batch::token_logprobs(&m.model, &[(vec![1, 2], 0)], &mut Steering::none())).is_err());
+}
