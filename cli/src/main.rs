@@ -31,6 +31,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Build steering vectors from contrastive pairs
     Vectors(commands::vectors::Args),
+    /// Measure what steering does to generated text, with independent judges
+    Eval(commands::eval::Args),
     /// Fetch the default model (SmolLM2-135M-Instruct) if it is not there yet
     FetchModel,
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Chat(a) => commands::chat::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Vectors(a) => commands::vectors::run(a),
+        Command::Eval(a) => commands::eval::run(a),
         Command::FetchModel => {
             tiller_fetch::fetch(false).map(|p| println!("{}", p.display())).map_err(|e| e.to_string())
         }

@@ -4,8 +4,11 @@
 //! On a CPU a decode step costs about one read of every weight, whatever the batch; packing B
 //! sequences into each step ([`Llama::forward_batch`]) makes B tokens cost little more than one.
 
+use burn::tensor::Tensor;
+
 use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
 use crate::sample::Sampler;
+use crate::steer::Steering;
 
 /// What one prompt produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,18 +18,19 @@ pub struct Generated {
     pub finished: bool,
 }
 
-/// Generate up to `max_tokens` for every prompt, each with its own sampler. `hook` (steering)
-/// sees every step's packed rows, so it must treat rows alike. Sequences leave the batch as
-/// they finish. Results come back in the prompts' order.
+/// Generate up to `max_tokens` for every prompt, each with its own sampler and its own steering
+/// (so one batch can hold a whole dose–response sweep). Sequences leave the batch as they
+/// finish. Results come back in the prompts' order.
 pub async fn generate(
     model: &Llama,
     prompts: &[Vec<u32>],
     samplers: &mut [Sampler],
-    hook: &mut dyn ResidualHook,
+    steerings: &[&Steering],
     max_tokens: usize,
     stop_ids: &[u32],
 ) -> Result<Vec<Generated>, ModelError> {
     assert_eq!(prompts.len(), samplers.len(), "one sampler per prompt");
+    assert_eq!(prompts.len(), steerings.len(), "one steering per prompt");
     let mut out: Vec<Generated> = prompts.iter().map(|_| Generated { tokens: Vec::new(), finished: false }).collect();
     if prompts.is_empty() || max_tokens == 0 {
         return Ok(out);
@@ -37,7 +41,11 @@ pub async fn generate(
     let n_vocab = model.config.n_vocab;
     while !active.is_empty() {
         let seqs: Vec<&[u32]> = feed.iter().map(Vec::as_slice).collect();
-        let logits = read_f32(model.forward_batch(&seqs, &mut caches, hook, Logits::Last)?).await?;
+        let mut hook = PerSequence {
+            steerings: active.iter().map(|&i| steerings[i]).collect(),
+            lens: seqs.iter().map(|s| s.len()).collect(),
+        };
+        let logits = read_f32(model.forward_batch(&seqs, &mut caches, &mut hook, Logits::Last)?).await?;
         let mut still = Vec::with_capacity(active.len());
         let mut next_feed = Vec::with_capacity(active.len());
         let mut kept_caches = Vec::with_capacity(active.len());
@@ -85,6 +93,39 @@ pub async fn token_logprobs(
         out.push((*from..tokens.len()).map(|p| log_softmax_at(mine[p - 1], tokens[p] as usize)).collect());
     }
     Ok(out)
+}
+
+/// Each packed sequence gets its own steering: one broadcast add when they all agree, else a
+/// [rows, n_embd] stack of each sequence's vector repeated over its rows.
+struct PerSequence<'a> {
+    steerings: Vec<&'a Steering>,
+    lens: Vec<usize>,
+}
+
+impl ResidualHook for PerSequence<'_> {
+    fn after_block(&mut self, layer: usize, x: Tensor<2>) -> Tensor<2> {
+        let first = self.steerings[0];
+        if self.steerings.iter().all(|s| std::ptr::eq(*s, first)) {
+            return match first.at(layer) {
+                Some(v) => x.add(v.clone()),
+                None => x,
+            };
+        }
+        if self.steerings.iter().all(|s| s.at(layer).is_none()) {
+            return x;
+        }
+        let n_embd = x.dims()[1];
+        let parts = self
+            .steerings
+            .iter()
+            .zip(&self.lens)
+            .map(|(s, &len)| match s.at(layer) {
+                Some(v) => v.clone().expand([len, n_embd]),
+                None => Tensor::zeros([len, n_embd], &x.device()),
+            })
+            .collect();
+        x.add(Tensor::cat(parts, 0))
+    }
 }
 
 fn log_softmax_at(row: &[f32], id: usize) -> f64 {

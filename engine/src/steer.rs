@@ -129,6 +129,11 @@ impl Steering {
     pub fn is_empty(&self) -> bool {
         self.per_layer.iter().all(Option::is_none)
     }
+
+    /// The [1, n_embd] sum added after block `layer`, if any.
+    pub(crate) fn at(&self, layer: usize) -> Option<&Tensor<2>> {
+        self.per_layer.get(layer).and_then(Option::as_ref)
+    }
 }
 
 impl ResidualHook for Steering {

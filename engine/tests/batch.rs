@@ -27,8 +27,8 @@ fn batched_generation_matches_separate_sessions() {
         .map(|t| m.tokenizer.encode(t, true))
         .collect();
     let mut samplers: Vec<Sampler> = (0..3).map(|i| Sampler::new(params(i)).unwrap()).collect();
-    let got = pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, &mut Steering::none(), 12, &[2]))
-        .unwrap();
+    let none = Steering::none();
+    let got = pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, &[&none; 3], 12, &[2])).unwrap();
     for (i, p) in prompts.iter().enumerate() {
         let mut session = Session::new(&m.model);
         let mut sampler = Sampler::new(params(i as u64)).unwrap();
@@ -68,4 +68,29 @@ fn token_logprobs_are_the_log_softmax_of_a_plain_forward() {
         }
     }
     assert!(pollster::block_on(batch::token_logprobs(&m.model, &[(vec![1, 2], 0)], &mut Steering::none())).is_err());
+}
+
+/// Each prompt's own steering applies to it alone: a batch mixing steered and unsteered copies
+/// of one prompt gives each copy the tokens it gets when run by itself.
+#[test]
+fn each_sequence_gets_its_own_steering() {
+    let device = cpu();
+    let m = tiny::load(&device);
+    let c = &m.model.config;
+    let dir: Vec<f32> = (0..c.n_embd).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let cv = tiller_engine::steer::ControlVector { n_embd: c.n_embd, directions: [(1, dir)].into() };
+    let steer = |s: f32| Steering::new(&[(&cv, s)], None, c.n_layer, c.n_embd, &device).unwrap();
+    let (none, up, down) = (Steering::none(), steer(4.0), steer(-4.0));
+    let prompt = m.tokenizer.encode("<|im_start|>user\nhello", true);
+    let greedy = || Sampler::new(SamplingParams::default()).unwrap();
+    let run = |steerings: &[&Steering]| {
+        let prompts = vec![prompt.clone(); steerings.len()];
+        let mut samplers: Vec<Sampler> = steerings.iter().map(|_| greedy()).collect();
+        pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, steerings, 10, &[])).unwrap()
+    };
+    let mixed = run(&[&none, &up, &down]);
+    for (i, s) in [&none, &up, &down].into_iter().enumerate() {
+        assert_eq!(mixed[i], run(&[s])[0], "sequence {i}");
+    }
+    assert_ne!(mixed[1].tokens, mixed[0].tokens, "steering by 4 on the tiny model changes its tokens");
 }

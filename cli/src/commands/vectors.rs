@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
-use tiller_engine::concept::{ConceptVector, Contrasts, Method, Pair, Positions};
+use tiller_engine::chat::Message;
+use tiller_engine::concept::{ConceptVector, ConditionVector, Contrasts, Method, Pair, Positions, prompt_means};
+use tiller_engine::load::LoadedModel;
 
 use crate::model_arg::ModelArgs;
 
@@ -42,6 +44,13 @@ struct BuildArgs {
     /// Pairs run together in one forward (faster; results agree to ~1e-6)
     #[arg(long, default_value_t = 4)]
     batch: usize,
+    /// Make the vector conditional (CAST): it should apply only to prompts like this file's
+    /// pairs' prompts, not to the prompts of these JSONL files (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    condition_against: Vec<PathBuf>,
+    /// Blocks A-B the condition may read (the best on a 20% validation split is kept)
+    #[arg(long, default_value = "2-16")]
+    condition_layers: String,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -69,7 +78,7 @@ pub fn run(a: Args) -> Result<(), String> {
 fn build(a: BuildArgs) -> Result<(), String> {
     let pairs = read_pairs(&a.pairs)?;
     let (m, _device) = a.model.load()?;
-    let (n_layer, n_embd) = (m.model.config.n_layer, m.model.config.n_embd);
+    let n_layer = m.model.config.n_layer;
     let (start, end) = a.layers.as_ref().map_or((1, n_layer.saturating_sub(1)), |l| (l[0], l[1]));
     let positions = match a.positions {
         PositionsArg::Reply => Positions::Reply,
@@ -79,14 +88,91 @@ fn build(a: BuildArgs) -> Result<(), String> {
         MethodArg::Mean => Method::MeanDifference,
         MethodArg::Pca => Method::Pca,
     };
-    let mut acc = Contrasts::new(n_layer, n_embd);
-    acc.check_range(start, end).map_err(|e| e.to_string())?;
-    let batch = a.batch.max(1);
+    let acc = collect(&m, &pairs, &a.pairs, positions, a.batch, Some((start, end)))?;
+    let mut cv = acc.finish(method, start, end).map_err(|e| e.to_string())?;
+    if !a.condition_against.is_empty() {
+        cv.condition = Some(condition(&m, &pairs, &a.condition_against, &a.condition_layers)?);
+    }
+    std::fs::write(&a.out, cv.to_gguf("llama")).map_err(|e| format!("cannot write {}: {e}", a.out.display()))?;
+    print_stats(&cv, start, end);
+    println!("wrote {} ({} pairs, {}, blocks {start}–{end})", a.out.display(), cv.pairs, method.name());
+    Ok(())
+}
+
+/// A CAST condition separating the pairs' prompts from the prompts of `against`: per candidate
+/// block, fit on 80% of each set and score balanced accuracy on the other 20%; keep the best
+/// block (the earliest on ties) and refit it on everything.
+fn condition(m: &LoadedModel, pairs: &[Pair], against: &[PathBuf], layers: &str) -> Result<ConditionVector, String> {
+    let (lo, hi) = layers
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?)))
+        .filter(|(a, b)| a <= b && *b < m.model.config.n_layer)
+        .ok_or_else(|| format!("--condition-layers `{layers}` is not A-B within the model's blocks"))?;
+    let render = |prompt: &str, system: Option<&String>| -> Result<Vec<u32>, String> {
+        let mut msgs: Vec<Message> = system.map(|s| Message::system(s.clone())).into_iter().collect();
+        msgs.push(Message::user(prompt.to_string()));
+        let text = m.template.render(&msgs, true).map_err(|e| e.to_string())?;
+        Ok(m.tokenizer.encode(&text, true))
+    };
+    let positives = pairs.iter().map(|p| render(&p.prompt, p.system.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    let mut negatives = Vec::new();
+    for path in against {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            let prompt = v["prompt"].as_str().ok_or_else(|| format!("{}:{}: no `prompt`", path.display(), i + 1))?;
+            negatives.push(render(prompt, None)?);
+        }
+    }
+    let blocks: Vec<usize> = (lo..=hi).collect();
+    eprintln!("condition: {} prompts against {} at blocks {lo}-{hi}", positives.len(), negatives.len());
+    let err = |e: tiller_engine::concept::ConceptError| e.to_string();
+    let pos = pollster::block_on(prompt_means(&m.model, &positives, &blocks)).map_err(err)?;
+    let neg = pollster::block_on(prompt_means(&m.model, &negatives, &blocks)).map_err(err)?;
+    let split = |set: &[Vec<Vec<f64>>], b: usize, val: bool| -> Vec<Vec<f64>> {
+        set.iter().enumerate().filter(|(i, _)| (i % 5 == 4) == val).map(|(_, v)| v[b].clone()).collect()
+    };
+    let accuracy = |c: &ConditionVector, p: &[Vec<f64>], n: &[Vec<f64>]| {
+        let hit = |set: &[Vec<f64>], want: bool| set.iter().filter(|v| c.matches(v) == want).count() as f64 / set.len() as f64;
+        0.5 * (hit(p, true) + hit(n, false))
+    };
+    println!("condition block  validation balanced accuracy");
+    let mut best = (0, -1.0);
+    for (b, &block) in blocks.iter().enumerate() {
+        let c = ConditionVector::fit(block, &split(&pos, b, false), &split(&neg, b, false)).map_err(err)?;
+        let acc = accuracy(&c, &split(&pos, b, true), &split(&neg, b, true));
+        println!("{block:>15}  {acc:.3}");
+        if acc > best.1 {
+            best = (b, acc);
+        }
+    }
+    let b = best.0;
+    let all = |set: &[Vec<Vec<f64>>]| -> Vec<Vec<f64>> { set.iter().map(|v| v[b].clone()).collect() };
+    let c = ConditionVector::fit(blocks[b], &all(&pos), &all(&neg)).map_err(err)?;
+    println!("condition: block {} (validation {:.3}), threshold {:.3}", c.layer, best.1, c.threshold);
+    Ok(c)
+}
+
+/// Run every pair through the model, `batch` pairs per forward, with progress on stderr.
+pub(crate) fn collect(
+    m: &LoadedModel,
+    pairs: &[Pair],
+    source: &Path,
+    positions: Positions,
+    batch: usize,
+    range: Option<(usize, usize)>,
+) -> Result<Contrasts, String> {
+    let cfg = &m.model.config;
+    let mut acc = Contrasts::new(cfg.n_layer, cfg.n_embd);
+    if let Some((start, end)) = range {
+        acc.check_range(start, end).map_err(|e| e.to_string())?;
+    }
+    let batch = batch.max(1);
     for (c, chunk) in pairs.chunks(batch).enumerate() {
         let first = c * batch + 1;
-        let at = |e: &dyn std::fmt::Display| {
-            format!("{} pairs {first}–{}: {e}", a.pairs.display(), first + chunk.len() - 1)
-        };
+        let at =
+            |e: &dyn std::fmt::Display| format!("{} pairs {first}–{}: {e}", source.display(), first + chunk.len() - 1);
         let rendered = chunk
             .iter()
             .map(|p| p.render(&m.template, &m.tokenizer, positions))
@@ -96,15 +182,11 @@ fn build(a: BuildArgs) -> Result<(), String> {
         eprint!("\rpair {}/{}", first + chunk.len() - 1, pairs.len());
     }
     eprintln!();
-    let cv = acc.finish(method, start, end).map_err(|e| e.to_string())?;
-    std::fs::write(&a.out, cv.to_gguf("llama")).map_err(|e| format!("cannot write {}: {e}", a.out.display()))?;
-    print_stats(&cv, start, end);
-    println!("wrote {} ({} pairs, {}, blocks {start}–{end})", a.out.display(), cv.pairs, method.name());
-    Ok(())
+    Ok(acc)
 }
 
 /// One pair per non-blank line; errors name the line.
-fn read_pairs(path: &Path) -> Result<Vec<Pair>, String> {
+pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let pairs = text
         .lines()

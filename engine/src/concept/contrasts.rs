@@ -105,6 +105,7 @@ impl Contrasts {
             residual_norms: self.norm_sums.iter().map(|s| (s / rows) as f32).collect(),
             separation,
             pairs: self.diffs.len(),
+            condition: None,
         })
     }
 }

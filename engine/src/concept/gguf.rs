@@ -4,7 +4,7 @@
 use crate::gguf::{Gguf, Value, write_f32_gguf};
 use crate::steer::{ControlVector, SteerError};
 
-use super::{ConceptVector, Method};
+use super::{ConceptVector, ConditionVector, Method};
 
 const METHOD: &str = "tiller.method";
 const PAIRS: &str = "tiller.pairs";
@@ -22,18 +22,17 @@ impl ConceptVector {
             .map(|(n, v)| (n.as_str(), vec![cv.n_embd as u64], v.as_slice()))
             .collect();
         let floats = |v: &[f32]| Value::Array(v.iter().map(|&x| Value::F32(x)).collect());
-        write_f32_gguf(
-            &[
-                ("general.architecture", Value::String("controlvector".into())),
-                ("controlvector.model_hint", Value::String(model_hint.into())),
-                ("controlvector.layer_count", Value::I32(layer_count as i32)),
-                (METHOD, Value::String(self.method.name().into())),
-                (PAIRS, Value::U32(self.pairs as u32)),
-                (RESIDUAL_NORMS, floats(&self.residual_norms)),
-                (SEPARATION, floats(&self.separation)),
-            ],
-            &tensors,
-        )
+        let mut keys = vec![
+            ("general.architecture", Value::String("controlvector".into())),
+            ("controlvector.model_hint", Value::String(model_hint.into())),
+            ("controlvector.layer_count", Value::I32(layer_count as i32)),
+            (METHOD, Value::String(self.method.name().into())),
+            (PAIRS, Value::U32(self.pairs as u32)),
+            (RESIDUAL_NORMS, floats(&self.residual_norms)),
+            (SEPARATION, floats(&self.separation)),
+        ];
+        keys.extend(self.condition.iter().flat_map(|c| c.keys()));
+        write_f32_gguf(&keys, &tensors)
     }
 
     /// Any control-vector GGUF; statistics a file lacks (one not built by Tiller) come back empty.
@@ -48,6 +47,7 @@ impl ConceptVector {
             residual_norms: floats(RESIDUAL_NORMS),
             separation: floats(SEPARATION),
             pairs: g.get(PAIRS).and_then(Value::as_u64).unwrap_or(0) as usize,
+            condition: ConditionVector::from_gguf(g),
         })
     }
 }
@@ -67,6 +67,7 @@ mod tests {
             residual_norms: vec![1.0, 2.0, 3.5, 4.0],
             separation: vec![0.0, 0.1, 0.2, 0.3],
             pairs: 32,
+            condition: Some(ConditionVector { layer: 5, direction: vec![0.0, 1.0], threshold: -2.5 }),
         };
         let bytes = cv.to_gguf("llama");
         let g = Gguf::parse(&bytes).unwrap();

@@ -5,11 +5,13 @@
 //! The result is a llama.cpp control vector of unit directions plus what a caller needs to pick a
 //! strength: the typical residual norm of every block and how far apart the two sides were.
 
+mod condition;
 mod contrasts;
 mod direction;
 mod gguf;
 mod pair;
 
+pub use condition::{ConditionVector, prompt_means};
 pub use contrasts::Contrasts;
 pub use direction::Method;
 pub use pair::{ContrastText, Pair, Positions};
@@ -51,4 +53,6 @@ pub struct ConceptVector {
     pub separation: Vec<f32>,
     /// How many pairs were averaged.
     pub pairs: usize,
+    /// When set, the vector is meant to apply only to prompts that match (CAST).
+    pub condition: Option<ConditionVector>,
 }

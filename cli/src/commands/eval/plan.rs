@@ -1,0 +1,177 @@
+//! What an evaluation runs: each concept's vector, held-out prompts and baseline system prompts,
+//! expanded into one job per (condition, coefficient, prompt).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tiller_engine::concept::{ConceptVector, ConditionVector};
+use tiller_engine::gguf::Gguf;
+use tiller_engine::steer::ControlVector;
+
+/// How a reply was steered toward the slider's intent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Condition {
+    /// The vector at coefficient c, the template's default system prompt.
+    Steering,
+    /// No vector; the intent said in a system prompt (c = ±1 names which end).
+    Prompting,
+    /// Both.
+    PromptingAndSteering,
+}
+
+impl Condition {
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::Steering => "steering",
+            Condition::Prompting => "prompting",
+            Condition::PromptingAndSteering => "prompting+steering",
+        }
+    }
+}
+
+/// Safety prompts are harmful (should be refused) or benign (should be answered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Any,
+    Harmful,
+    Benign,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Any => "all",
+            Kind::Harmful => "harmful",
+            Kind::Benign => "benign",
+        }
+    }
+}
+
+pub struct EvalPrompt {
+    pub text: String,
+    pub kind: Kind,
+}
+
+/// One slider from the manifest, with its held-out prompts and baseline system prompts.
+pub struct Concept {
+    pub id: String,
+    pub vector: ControlVector,
+    /// CAST: steer only prompts that match (from the vector file's `tiller.condition.*` keys).
+    pub condition: Option<ConditionVector>,
+    pub layers: (usize, usize),
+    /// The scale a slider at ±1 applies (the manifest's calibrated strength).
+    pub strength: f32,
+    /// The slider's range: −1..1, or 0..1 for safety.
+    pub min: f32,
+    pub prompts: Vec<EvalPrompt>,
+    /// System prompts for the +1 and −1 ends (the −1 end may be absent).
+    pub intent_high: String,
+    pub intent_low: Option<String>,
+}
+
+impl Concept {
+    /// The coefficient grid: −1, −0.5, 0, 0.5, 1 (0, 0.5, 1 when the slider starts at 0).
+    pub fn coefficients(&self) -> Vec<f32> {
+        [-1.0, -0.5, 0.0, 0.5, 1.0].into_iter().filter(|&c| c >= self.min).collect()
+    }
+
+    /// The ends the prompting baselines are run at.
+    pub fn ends(&self) -> Vec<f32> {
+        if self.intent_low.is_some() && self.min < 0.0 { vec![-1.0, 1.0] } else { vec![1.0] }
+    }
+
+    pub fn intent(&self, coef: f32) -> Option<&str> {
+        if coef > 0.0 { Some(&self.intent_high) } else { self.intent_low.as_deref() }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Job {
+    pub prompt: usize,
+    pub condition: Condition,
+    pub coef: f32,
+}
+
+/// Every (condition, coefficient, prompt) of a concept, prompts innermost.
+pub fn jobs(c: &Concept, limit: usize) -> Vec<Job> {
+    let n = c.prompts.len().min(limit);
+    let mut out = Vec::new();
+    let mut add = |condition, coef| out.extend((0..n).map(|prompt| Job { prompt, condition, coef }));
+    for coef in c.coefficients() {
+        add(Condition::Steering, coef);
+    }
+    for coef in c.ends() {
+        add(Condition::Prompting, coef);
+        add(Condition::PromptingAndSteering, coef);
+    }
+    out
+}
+
+/// Read the manifest's vectors (only `wanted`, when given), their held-out prompts from
+/// `data_dir/<id>.jsonl` and the baseline system prompts from `data_dir/intents.json`.
+pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<Concept>, String> {
+    let m: Value = read_json(manifest)?;
+    let intents: Value = read_json(&data_dir.join("intents.json"))?;
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    let vectors = m["vectors"].as_array().ok_or_else(|| format!("{}: no `vectors` list", manifest.display()))?;
+    let mut out = Vec::new();
+    for v in vectors {
+        let field = |k: &str| v[k].as_str().ok_or_else(|| format!("{}: a vector lacks `{k}`", manifest.display()));
+        let id = field("id")?.to_string();
+        if !wanted.is_empty() && !wanted.contains(&id) {
+            continue;
+        }
+        let num =
+            |k: &str| v[k].as_f64().ok_or_else(|| format!("{}: `{id}` lacks the number `{k}`", manifest.display()));
+        let layers =
+            v["layers"].as_array().filter(|l| l.len() == 2).and_then(|l| Some((l[0].as_u64()?, l[1].as_u64()?)));
+        let layers = layers.ok_or_else(|| format!("{}: `{id}` needs `layers`: [first, last]", manifest.display()))?;
+        let file: PathBuf = dir.join(field("file")?);
+        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        let cv = ConceptVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
+        let intent = |end: &str| intents[&id][end].as_str().map(str::to_string);
+        out.push(Concept {
+            prompts: read_prompts(&data_dir.join(format!("{id}.jsonl")))?,
+            intent_high: intent("high").ok_or_else(|| format!("intents.json: no `{id}.high` system prompt"))?,
+            intent_low: intent("low"),
+            vector: cv.vector,
+            condition: cv.condition,
+            layers: (layers.0 as usize, layers.1 as usize),
+            strength: num("strength")? as f32,
+            min: num("min")? as f32,
+            id,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("{}: none of the vectors {wanted:?}", manifest.display()));
+    }
+    Ok(out)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// One {"prompt", optional "kind": "harmful"|"benign"} per line.
+pub fn read_prompts(path: &Path) -> Result<Vec<EvalPrompt>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = |what: &str| format!("{}:{}: {what}", path.display(), i + 1);
+        let v: Value = serde_json::from_str(line).map_err(|e| at(&e.to_string()))?;
+        let prompt = v["prompt"].as_str().ok_or_else(|| at("no `prompt` string"))?;
+        let kind = match v["kind"].as_str() {
+            None => Kind::Any,
+            Some("harmful") => Kind::Harmful,
+            Some("benign") => Kind::Benign,
+            Some(other) => return Err(at(&format!("kind `{other}` is neither harmful nor benign"))),
+        };
+        out.push(EvalPrompt { text: prompt.to_string(), kind });
+    }
+    if out.is_empty() {
+        return Err(format!("{} has no prompts", path.display()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,139 @@
+//! Running the jobs: batched generation with each job's own steering and seed, then the
+//! perplexity of every reply under the unsteered model.
+
+use std::time::Instant;
+
+use tiller_engine::batch;
+use tiller_engine::chat::Message;
+use tiller_engine::concept::prompt_means;
+use tiller_engine::load::LoadedModel;
+use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::steer::Steering;
+
+use super::plan::{Concept, Condition, Job};
+
+/// A reply and what the model thought of it.
+pub struct Reply {
+    pub job: Job,
+    pub text: String,
+    /// The generated ids (scored as generated, not re-tokenized).
+    pub ids: Vec<u32>,
+    /// Ended on an end-of-generation token.
+    pub finished: bool,
+    /// Σ −log p of the reply's tokens under the unsteered model, given the plain prompt.
+    pub nll: f64,
+    /// Steering was applied (false when a CAST condition did not match the prompt).
+    pub steered: bool,
+}
+
+pub struct Settings {
+    pub max_tokens: usize,
+    pub batch: usize,
+    pub sampling: SamplingParams,
+}
+
+/// Chat-template the prompt, with the intent as system prompt for the prompting conditions.
+fn render(m: &LoadedModel, c: &Concept, job: &Job) -> Result<Vec<u32>, String> {
+    let mut messages = Vec::new();
+    if job.condition != Condition::Steering
+        && let Some(intent) = c.intent(job.coef)
+    {
+        messages.push(Message::system(intent));
+    }
+    messages.push(Message::user(c.prompts[job.prompt].text.clone()));
+    let text = m.template.render(&messages, true).map_err(|e| e.to_string())?;
+    Ok(m.tokenizer.encode(&text, true))
+}
+
+/// The steering a job runs with: coefficient × strength on the concept's layers.
+pub fn steering(m: &LoadedModel, c: &Concept, coef: f32) -> Result<Steering, String> {
+    let cfg = &m.model.config;
+    let device = m.model.device();
+    Steering::new(&[(&c.vector, coef * c.strength)], Some(c.layers), cfg.n_layer, cfg.n_embd, device)
+        .map_err(|e| e.to_string())
+}
+
+pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<Vec<Reply>, String> {
+    let none = Steering::none();
+    let mut by_coef: Vec<(f32, Steering)> = Vec::new();
+    for job in jobs {
+        if job.condition != Condition::Prompting && !by_coef.iter().any(|(k, _)| *k == job.coef) {
+            by_coef.push((job.coef, steering(m, c, job.coef)?));
+        }
+    }
+    // CAST: which prompts (as each job renders them) the condition lets the vector steer.
+    let gate: Vec<bool> = match &c.condition {
+        None => vec![true; jobs.len()],
+        Some(cond) => {
+            let rendered = jobs.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
+            let means = pollster::block_on(prompt_means(&m.model, &rendered, &[cond.layer])).map_err(|e| e.to_string())?;
+            means.iter().map(|v| cond.matches(&v[0])).collect()
+        }
+    };
+    let steering_of = |(job, open): (&Job, &bool)| match job.condition {
+        Condition::Prompting => &none,
+        _ if !open => &none,
+        _ => by_coef.iter().find(|(k, _)| *k == job.coef).map(|(_, st)| st).unwrap_or(&none),
+    };
+
+    let started = Instant::now();
+    let mut replies = Vec::with_capacity(jobs.len());
+    for (b, (chunk, gates)) in jobs.chunks(s.batch.max(1)).zip(gate.chunks(s.batch.max(1))).enumerate() {
+        let prompts = chunk.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
+        // The same prompt gets the same seed in every condition: differences come from steering.
+        let mut samplers = chunk
+            .iter()
+            .map(|j| Sampler::new(SamplingParams { seed: s.sampling.seed + j.prompt as u64, ..s.sampling.clone() }))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let steerings: Vec<&Steering> = chunk.iter().zip(gates).map(steering_of).collect();
+        let generated = pollster::block_on(batch::generate(
+            &m.model,
+            &prompts,
+            &mut samplers,
+            &steerings,
+            s.max_tokens,
+            &m.stop_ids,
+        ))
+        .map_err(|e| e.to_string())?;
+        for ((job, g), st) in chunk.iter().zip(generated).zip(&steerings) {
+            let text = m.tokenizer.decode(&g.tokens);
+            let steered = !st.is_empty();
+            replies.push(Reply { job: *job, text, ids: g.tokens, finished: g.finished, nll: 0.0, steered });
+        }
+        let done = (b + 1) * s.batch.max(1);
+        let secs = started.elapsed().as_secs_f64();
+        eprint!("\r  {}: {}/{} replies, {:.0} s", c.id, done.min(jobs.len()), jobs.len(), secs);
+    }
+    eprintln!();
+    score_fluency(m, c, &mut replies)?;
+    Ok(replies)
+}
+
+/// Perplexity under the unsteered model, conditioned on the plain prompt (no intent system
+/// prompt) so every condition is judged by the same yardstick.
+fn score_fluency(m: &LoadedModel, c: &Concept, replies: &mut [Reply]) -> Result<(), String> {
+    let mut plain = Steering::none();
+    for chunk in replies.chunks_mut(8) {
+        let mut texts = Vec::new();
+        let mut which = Vec::new();
+        for (i, r) in chunk.iter().enumerate() {
+            if r.ids.is_empty() {
+                continue;
+            }
+            let job = Job { condition: Condition::Steering, ..r.job };
+            let prompt = render(m, c, &job)?;
+            let from = prompt.len();
+            texts.push(([prompt.as_slice(), &r.ids].concat(), from));
+            which.push(i);
+        }
+        if texts.is_empty() {
+            continue;
+        }
+        let lps = pollster::block_on(batch::token_logprobs(&m.model, &texts, &mut plain)).map_err(|e| e.to_string())?;
+        for (i, lp) in which.into_iter().zip(lps) {
+            chunk[i].nll = -lp.iter().sum::<f64>();
+        }
+    }
+    Ok(())
+}
