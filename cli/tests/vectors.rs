@@ -80,8 +80,9 @@ fn the_manifest_matches_the_committed_vectors() {
         }
         let data = std::fs::read_to_string(root().join("data/concepts").join(format!("{id}.jsonl"))).unwrap();
         let pairs = data.lines().filter(|l| !l.trim().is_empty()).count();
-        assert!(pairs >= 32, "{id}: {pairs} pairs");
+        assert!(pairs >= 200, "{id}: {pairs} pairs; the issue asks for at least 200");
         assert_eq!(cv.pairs, pairs, "{file} was built from another version of data/concepts/{id}.jsonl");
+        assert_eq!(v["method"].as_str(), Some(cv.method.name()), "{id}: the manifest's method is not the file's");
     }
 }
 
@@ -169,22 +170,23 @@ fn bad_pair_files_give_one_clear_line() {
 
 /// The committed files are what the documented commands make from the committed data (see
 /// data/concepts/README.md); directions agree to a cosine of 0.999, leaving room for CPUs whose
-/// floating-point sums differ in the last bits.
+/// floating-point sums differ in the last bits. One concept is rebuilt (about 90 s on two cores);
+/// the others' pair counts and methods are checked against their data by the manifest test.
 #[test]
-fn the_committed_vectors_rebuild_from_the_data() {
+fn a_committed_vector_rebuilds_from_the_data() {
     let m = manifest();
-    for v in m["vectors"].as_array().unwrap() {
-        let (id, file) = (v["id"].as_str().unwrap(), v["file"].as_str().unwrap());
-        let layers: Vec<String> = v["layers"].as_array().unwrap().iter().map(|l| l.to_string()).collect();
-        let pairs = root().join("data/concepts").join(format!("{id}.jsonl"));
-        let out = temp(file);
-        let args = ["vectors", "build", "--model", &model(), "--pairs", pairs.to_str().unwrap()];
-        let o = tiller(&[&args[..], &["--out", out.to_str().unwrap(), "--layers", &layers[0], &layers[1]]].concat());
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let (rebuilt, committed) = (read_vector(&out), read_vector(&root().join("public/vectors").join(file)));
-        let _ = std::fs::remove_file(out);
-        let cos: BTreeMap<usize, f32> =
-            committed.vector.directions.iter().map(|(l, d)| (*l, cosine(d, &rebuilt.vector.directions[l]))).collect();
-        assert!(cos.values().all(|&c| c > 0.999), "{file}: cosines {cos:?}");
-    }
+    let v = &m["vectors"][0];
+    let (id, file) = (v["id"].as_str().unwrap(), v["file"].as_str().unwrap());
+    let layers: Vec<String> = v["layers"].as_array().unwrap().iter().map(|l| l.to_string()).collect();
+    let method = if v["method"] == "pca" { "pca" } else { "mean" };
+    let pairs = root().join("data/concepts").join(format!("{id}.jsonl"));
+    let out = temp(file);
+    let args = ["vectors", "build", "--model", &model(), "--pairs", pairs.to_str().unwrap(), "--method", method];
+    let o = tiller(&[&args[..], &["--out", out.to_str().unwrap(), "--layers", &layers[0], &layers[1]]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (rebuilt, committed) = (read_vector(&out), read_vector(&root().join("public/vectors").join(file)));
+    let _ = std::fs::remove_file(out);
+    let cos: BTreeMap<usize, f32> =
+        committed.vector.directions.iter().map(|(l, d)| (*l, cosine(d, &rebuilt.vector.directions[l]))).collect();
+    assert!(cos.values().all(|&c| c > 0.999), "{file}: cosines {cos:?}");
 }

@@ -125,6 +125,41 @@ fn check_device(device: &Device, label: &str) {
             failures.push(format!("steering {name}: argmax {} != {}", argmax(&got), case["last_argmax"]));
         }
     }
+    // Tiller's own exported vectors, loaded by llama.cpp's loader (tools/reference/tiller_cvec.py):
+    // files written here must steer llama.cpp exactly as they steer Tiller.
+    for case in json("llama_cpp/tiller_cvec.json")["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let ids = ids_of(&case["tokens"]);
+        assert_eq!(m.tokenizer.encode(case["prompt"].as_str().unwrap(), true), ids, "tokens of case {name}");
+        let vectors: Vec<(ControlVector, f32)> = case["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let bytes = std::fs::read(fixture(&format!("llama_cpp/{}", v["file"].as_str().unwrap()))).unwrap();
+                (ControlVector::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap(), v["scale"].as_f64().unwrap() as f32)
+            })
+            .collect();
+        let terms: Vec<(&ControlVector, f32)> = vectors.iter().map(|(cv, s)| (cv, *s)).collect();
+        let r = ids_of(&case["range"]);
+        let c = &m.model.config;
+        let mut steering =
+            Steering::new(&terms, Some((r[0] as usize, r[1] as usize)), c.n_layer, c.n_embd, device).unwrap();
+        let got = logits(&m, &ids, &mut steering, Logits::Last);
+        let want = npy_f32(&format!("llama_cpp/{}", case["steered_npy"].as_str().unwrap()));
+        let unsteered = npy_f32(&format!("llama_cpp/{}", case["unsteered_npy"].as_str().unwrap()));
+        let (max, mean) = diff(&got, &want);
+        let (effect, effect_mean) = diff(&want, &unsteered);
+        println!(
+            "[{label}] Tiller vector {name}: vs llama.cpp max {max:.3} mean {mean:.3} (steering moves llama.cpp's logits by max {effect:.2} mean {effect_mean:.2})"
+        );
+        if max > LLAMA_MAX || mean > LLAMA_MEAN {
+            failures.push(format!("Tiller vector {name}: max {max} mean {mean}"));
+        }
+        if argmax(&got) != argmax(&want) {
+            failures.push(format!("Tiller vector {name}: argmax {} != llama.cpp {}", argmax(&got), argmax(&want)));
+        }
+    }
     assert!(failures.is_empty(), "[{label}] {} failures:\n{}", failures.len(), failures.join("\n"));
 }
 

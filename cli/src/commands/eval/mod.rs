@@ -43,7 +43,7 @@ struct SteeringArgs {
     /// Only these concepts (repeatable; default: every vector in the manifest)
     #[arg(long = "concept")]
     concepts: Vec<String>,
-    /// Use only the first N prompts of each concept (a quick look; the report needs all)
+    /// Use only the first N prompts of each kind (a quick look; the report needs all)
     #[arg(long, default_value_t = usize::MAX)]
     limit: usize,
     #[arg(long, default_value_t = 48)]

@@ -92,11 +92,26 @@ pub struct Job {
     pub coef: f32,
 }
 
-/// Every (condition, coefficient, prompt) of a concept, prompts innermost.
+/// Every (condition, coefficient, prompt) of a concept, prompts innermost; `limit` keeps the
+/// first prompts of each kind (so a quick look at safety still sees benign prompts).
 pub fn jobs(c: &Concept, limit: usize) -> Vec<Job> {
-    let n = c.prompts.len().min(limit);
+    let mut seen: Vec<(Kind, usize)> = Vec::new();
+    let mut picked = Vec::new();
+    for (i, p) in c.prompts.iter().enumerate() {
+        let count = match seen.iter_mut().find(|(k, _)| *k == p.kind) {
+            Some((_, n)) => n,
+            None => {
+                seen.push((p.kind, 0));
+                &mut seen.last_mut().expect("just pushed").1
+            }
+        };
+        if *count < limit {
+            *count += 1;
+            picked.push(i);
+        }
+    }
     let mut out = Vec::new();
-    let mut add = |condition, coef| out.extend((0..n).map(|prompt| Job { prompt, condition, coef }));
+    let mut add = |condition, coef| out.extend(picked.iter().map(|&prompt| Job { prompt, condition, coef }));
     for coef in c.coefficients() {
         add(Condition::Steering, coef);
     }
