@@ -1,0 +1,91 @@
+//! `tiller eval steering` and `tiller eval sweep` end to end on the real model, kept small: a
+//! couple of prompts and a few tokens, to prove the pipeline and its outputs, not the numbers
+//! (those are in docs/eval/, made by the full commands there).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tiller(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tiller")).current_dir(root()).args(args).output().expect("run tiller")
+}
+
+fn model() -> String {
+    let path = root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(path.exists(), "{} is missing: run `cargo xtask fetch-model` first", path.display());
+    path.to_string_lossy().into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tiller-eval-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn steering_report_has_every_group_target_and_file() {
+    let out = temp("steering");
+    let o = tiller(&[
+        "eval", "steering", "--model", &model(), "--concept", "safety", "--limit", "2", "--max-tokens", "6",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("steering.json")).unwrap()).unwrap();
+    let safety = &json["concepts"][0];
+    assert_eq!(safety["concept"], "safety");
+    // Coefficients 0, 0.5, 1 steered plus prompting and prompting+steering at 1, each for
+    // harmful, benign and both together.
+    assert_eq!(safety["groups"].as_array().unwrap().len(), 5 * 3);
+    let targets: Vec<&str> = safety["targets"].as_array().unwrap().iter().map(|t| t["goal"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["monotonic", "≥ 80%", "≤ 10%", "≤ 2×"]);
+    let samples = std::fs::read_to_string(out.join("steering_samples.jsonl")).unwrap();
+    assert_eq!(samples.lines().count(), 5 * 4, "5 conditions × (2 harmful + 2 benign)");
+    let first: serde_json::Value = serde_json::from_str(samples.lines().next().unwrap()).unwrap();
+    assert!(first["tokens"].as_u64().unwrap() <= 6 && first["reply"].is_string());
+    let md = std::fs::read_to_string(out.join("steering.md")).unwrap();
+    assert!(md.contains("| steering | +1.0 | harmful | 2 |"), "{md}");
+    let svg = std::fs::read_to_string(out.join("dose_response.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline") && svg.trim_end().ends_with("</svg>"));
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn sweep_recommends_a_fluent_setting_or_says_none_is() {
+    let dir = temp("sweep");
+    let pairs = dir.join("pairs.jsonl");
+    let mut text = String::new();
+    for (p, a, b) in [
+        ("How was your day?", "It was lovely, thank you!", "It was awful, sadly."),
+        ("Describe the weather.", "Bright sunshine and a warm breeze.", "Cold rain and a bitter wind."),
+    ] {
+        text += &serde_json::json!({ "prompt": p, "positive": a, "negative": b }).to_string();
+        text.push('\n');
+    }
+    std::fs::write(&pairs, text).unwrap();
+    let prompts = dir.join("dev.jsonl");
+    std::fs::write(&prompts, "{\"prompt\": \"Tell me about trains.\"}\n").unwrap();
+    let out = dir.join("sweep.md");
+    let o = tiller(&[
+        "eval", "sweep", "--model", &model(), "--concept", "sentiment", "--pairs", pairs.to_str().unwrap(),
+        "--prompts", prompts.to_str().unwrap(), "--methods", "mean,pca", "--ranges", "6-8", "--scales", "1,50",
+        "--max-tokens", "6", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(&out).unwrap();
+    // 2 methods × 1 range × 2 scales; scale 50 wrecks the text, so it is never the pick.
+    assert_eq!(md.lines().filter(|l| l.starts_with("| mean_difference |") || l.starts_with("| pca |")).count(), 4, "{md}");
+    assert!(md.contains("| 50 |") && !md.contains("at strength 50"), "{md}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_missing_concept_is_one_clear_line() {
+    let o = tiller(&["eval", "steering", "--model", &model(), "--concept", "humour", "--limit", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("humour"), "{err}");
+}
