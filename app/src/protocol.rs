@@ -5,6 +5,9 @@
 //!  Load{source, backend}      ──►  fetch/cache ► parse ► upload ──► Progress… ► Ready | Error
 //!  Generate{id, messages, …}  ──►  prefill ► step…              ──► Token… ► Done | Error
 //!  SetSteering{coefs} / Stop  ──►  applies from the next token
+//!  BuildVector{id, pairs, …}  ──►  pairs through the model, 4 at a time ──► BuildProgress… ► VectorAdded | VectorFailed
+//!  ImportVector{id, name, bytes} ──► parse, check width, measure norms ──► VectorAdded | VectorFailed
+//!  ExportVector{id}           ──►  the vector as a control-vector GGUF ──► VectorBytes | VectorFailed
 //! ```
 //!
 //! gloo-worker encodes these with bincode, so they stay plain enums and structs (no tagged or
@@ -31,6 +34,69 @@ pub enum Request {
     SetSteering { coefs: Coefs },
     /// End the reply being generated; it keeps the tokens streamed so far.
     Stop,
+    /// Build a steering vector for the loaded model from contrastive pairs, and attach it as
+    /// concept `id` (unique among the model's vectors). Progress comes as `BuildProgress`; the
+    /// end as `VectorAdded` or `VectorFailed` with the same id. Chat keeps working meanwhile.
+    BuildVector {
+        id: String,
+        label: String,
+        low: String,
+        high: String,
+        pairs: PairSource,
+        method: BuildMethod,
+        /// Blocks whose output is steered, inclusive; block 0 never is.
+        layers: (u32, u32),
+    },
+    /// Abandon build `id`; it ends with `VectorFailed`.
+    CancelBuild { id: String },
+    /// Attach a llama.cpp control-vector GGUF (from llama.cpp's cvector-generator, repeng or a
+    /// Tiller download) as concept `id`; `name` is the file's name.
+    ImportVector { id: String, name: String, bytes: Vec<u8> },
+    /// The GGUF of vector `id` (built-in, built or imported), for a download: `VectorBytes`.
+    ExportVector { id: String },
+}
+
+/// Where the pairs of a build come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PairSource {
+    /// A JSONL file of `{"prompt", "positive", "negative"[, "system"]}` objects (the built-in
+    /// datasets beside the site), as an absolute URL.
+    Builtin { url: String },
+    /// Pairs the user typed.
+    Typed { pairs: Vec<TypedPair> },
+}
+
+/// One contrastive pair: the same user message answered two ways (the starts of two replies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedPair {
+    pub prompt: String,
+    pub positive: String,
+    pub negative: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuildMethod {
+    /// Mean of the paired differences (CAA).
+    Mean,
+    /// First principal component of the paired differences, signed by their mean (RepE).
+    Pca,
+}
+
+impl BuildMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::Pca => "pca",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "mean" => Some(Self::Mean),
+            "pca" => Some(Self::Pca),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +205,25 @@ pub enum Response {
     /// The engine hit a bug or lost its device (a panic in the worker); load a model again.
     Crashed {
         message: String,
+    },
+    /// Build `id` has run `done` of `total` pairs through the model.
+    BuildProgress {
+        id: String,
+        done: u32,
+        total: u32,
+    },
+    /// A built or imported vector is attached to the loaded model (until another model loads).
+    VectorAdded(VectorInfo),
+    /// Vector `id` as a llama.cpp control-vector GGUF.
+    VectorBytes {
+        id: String,
+        bytes: Vec<u8>,
+    },
+    /// Building, importing or exporting vector `id` failed: one line for the user. The model
+    /// stays loaded.
+    VectorFailed {
+        id: String,
+        error: String,
     },
 }
 

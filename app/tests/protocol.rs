@@ -41,6 +41,77 @@ fn every_request_survives_bincode() {
 }
 
 #[test]
+fn every_vector_request_survives_bincode() {
+    round_trip(Request::BuildVector {
+        id: "kindness".into(),
+        label: "Kindness «ü»".into(),
+        low: "curt".into(),
+        high: "kind".into(),
+        pairs: PairSource::Builtin { url: "http://127.0.0.1:8080/concepts/sentiment.jsonl".into() },
+        method: BuildMethod::Mean,
+        layers: (14, 24),
+    });
+    round_trip(Request::BuildVector {
+        id: "mine-2".into(),
+        label: String::new(),
+        low: "−".into(),
+        high: "+".into(),
+        pairs: PairSource::Typed {
+            pairs: vec![
+                TypedPair { prompt: "Hi".into(), positive: "Hello! 😊".into(), negative: "What?".into() },
+                TypedPair { prompt: "<b>x</b>".into(), positive: "a | b".into(), negative: "\n".into() },
+            ],
+        },
+        method: BuildMethod::Pca,
+        layers: (3, 5),
+    });
+    round_trip(Request::BuildVector {
+        id: "empty".into(),
+        label: "e".into(),
+        low: "l".into(),
+        high: "h".into(),
+        pairs: PairSource::Typed { pairs: Vec::new() },
+        method: BuildMethod::Mean,
+        layers: (0, 0),
+    });
+    round_trip(Request::CancelBuild { id: "kindness".into() });
+    // A control-vector file: every byte value, and bigger than any small buffer.
+    let bytes: Vec<u8> = b"GGUF".iter().copied().chain((0..70_000u32).map(|i| (i % 256) as u8)).collect();
+    round_trip(Request::ImportVector { id: "dragon".into(), name: "cvec dragon.gguf".into(), bytes });
+    round_trip(Request::ImportVector { id: "x".into(), name: String::new(), bytes: Vec::new() });
+    round_trip(Request::ExportVector { id: "sentiment".into() });
+}
+
+#[test]
+fn every_vector_response_survives_bincode() {
+    round_trip(Response::BuildProgress { id: "kindness".into(), done: 12, total: 266 });
+    round_trip(Response::VectorAdded(VectorInfo {
+        id: "kindness".into(),
+        label: "Kindness".into(),
+        low: "curt".into(),
+        high: "kind".into(),
+        min: -1.0,
+        max: 1.0,
+        strength: 2.37,
+        layers: (3, 5),
+        note: "Built here from 4 pairs".into(),
+    }));
+    round_trip(Response::VectorBytes { id: "sentiment".into(), bytes: (0..=255).collect() });
+    round_trip(Response::VectorFailed {
+        id: "dragon".into(),
+        error: "this vector is for a model with 4096-wide activations; the loaded model has 576".into(),
+    });
+}
+
+#[test]
+fn build_methods_parse_back() {
+    for method in [BuildMethod::Mean, BuildMethod::Pca] {
+        assert_eq!(BuildMethod::parse(method.as_str()), Some(method));
+    }
+    assert_eq!(BuildMethod::parse("median"), None);
+}
+
+#[test]
 fn every_response_survives_bincode() {
     round_trip(Response::Progress { phase: Phase::Download, done: 1 << 20, total: Some(98_362_432) });
     round_trip(Response::Progress { phase: Phase::Parse, done: 0, total: None });

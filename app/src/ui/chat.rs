@@ -151,7 +151,13 @@ impl ChatState {
                     self.generating.set(None);
                 }
             }
-            Response::Progress { .. } | Response::Ready { .. } | Response::LoadFailed { .. } => {}
+            Response::Progress { .. }
+            | Response::Ready { .. }
+            | Response::LoadFailed { .. }
+            | Response::BuildProgress { .. }
+            | Response::VectorAdded(_)
+            | Response::VectorBytes { .. }
+            | Response::VectorFailed { .. } => {}
         }
     }
 

@@ -26,3 +26,40 @@ pub fn js_error_message(value: &JsValue) -> String {
 pub fn console_debug(line: &str) {
     web_sys::console::debug_1(&JsValue::from_str(line));
 }
+
+/// Saves `bytes` as a file called `name` through a Blob URL and a download link.
+pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error_message(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_message(&e))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| js_error_message(&e))?
+        .dyn_into()
+        .map_err(|_| "could not make a download link".to_string())?;
+    link.set_href(&url);
+    link.set_download(name);
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&link);
+    }
+    link.click();
+    link.remove();
+    // The download has its own copy once it started; the URL only keeps the Blob alive.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(60),
+    );
+    Ok(())
+}
+
+/// The whole content of a file the user picked.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await.map_err(|e| js_error_message(&e))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

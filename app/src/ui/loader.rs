@@ -90,7 +90,13 @@ impl LoadState {
             Response::Crashed { message } => {
                 self.fail(format!("The engine crashed ({}). Load a model again.", one_line(message)), steering);
             }
-            Response::Token { .. } | Response::Done { .. } | Response::GenerateFailed { .. } => {}
+            Response::Token { .. }
+            | Response::Done { .. }
+            | Response::GenerateFailed { .. }
+            | Response::BuildProgress { .. }
+            | Response::VectorAdded(_)
+            | Response::VectorBytes { .. }
+            | Response::VectorFailed { .. } => {}
         }
     }
 

@@ -13,6 +13,8 @@ mod offline;
 mod settings;
 mod steering;
 mod url_params;
+mod user_vectors;
+mod vector_tools;
 mod worker_bridge;
 
 use leptos::prelude::*;
@@ -44,6 +46,7 @@ pub fn App() -> impl IntoView {
     let bridge = Bridge::spawn(move |response: Response| {
         load.apply(&response, steering);
         chat.apply(&response);
+        steering.apply(&response);
     });
     let loader = Loader::new(load, bridge, settings.backend, chat, steering);
 
@@ -55,6 +58,12 @@ pub fn App() -> impl IntoView {
 
     let ready = Signal::derive(move || loader.is_ready());
     let generating = Signal::derive(move || chat.generating.with(Option::is_some));
+    let n_layer = Signal::derive(move || {
+        load.status.with(|s| match s {
+            loader::LoadStatus::Ready { model, .. } => Some(model.n_layer),
+            _ => None,
+        })
+    });
     let warnings = params.warnings;
 
     view! {
@@ -77,7 +86,7 @@ pub fn App() -> impl IntoView {
                     <ChatPanel chat settings steering bridge ready />
                 </div>
                 <aside class="side">
-                    <SteeringPanel steering bridge generating />
+                    <SteeringPanel steering bridge generating ready n_layer />
                     <SettingsPanel settings loader />
                 </aside>
             </main>

@@ -1,12 +1,16 @@
-//! The steering panel: one slider per steering vector the worker attached to the model.
+//! The steering panel: one slider per steering vector the worker attached to the model (built
+//! in, built here or imported), each with a download of its GGUF, and the tools that add vectors.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::protocol::{Coefs, Request, VectorInfo};
+use crate::protocol::{Coefs, Request, Response, VectorInfo};
 
+use super::dom::download;
 use super::format::coef_text;
+use super::user_vectors::VectorWork;
+use super::vector_tools::{BuildVector, ImportVector};
 use super::worker_bridge::Bridge;
 
 /// How often moving a slider during a reply updates the worker.
@@ -26,6 +30,8 @@ pub struct SteeringState {
     /// Why the loaded model came without vectors, when the worker says.
     pub why_none: RwSignal<Option<String>>,
     pub coefs: RwSignal<Coefs>,
+    /// Builds, imports and downloads of vectors.
+    pub work: VectorWork,
     /// Whether an update for the worker is already scheduled.
     push_pending: StoredValue<bool>,
 }
@@ -36,7 +42,18 @@ impl SteeringState {
             vectors: RwSignal::new(Vec::new()),
             why_none: RwSignal::new(None),
             coefs: RwSignal::new(Coefs::new()),
+            work: VectorWork::new(),
             push_pending: StoredValue::new(false),
+        }
+    }
+
+    /// Follows the worker's messages about vectors made here, and saves a download the user
+    /// asked for; ignores the others.
+    pub fn apply(&self, response: &Response) {
+        if let Some((id, bytes)) = self.work.apply(response, self.vectors)
+            && let Err(e) = download(&format!("{id}.gguf"), &bytes, "application/octet-stream")
+        {
+            self.work.export_error.set(Some(format!("{id}.gguf could not be saved: {e}")));
         }
     }
 
@@ -94,7 +111,13 @@ impl SteeringState {
 }
 
 #[component]
-pub fn SteeringPanel(steering: SteeringState, bridge: Bridge, generating: Signal<bool>) -> impl IntoView {
+pub fn SteeringPanel(
+    steering: SteeringState,
+    bridge: Bridge,
+    generating: Signal<bool>,
+    ready: Signal<bool>,
+    n_layer: Signal<Option<u32>>,
+) -> impl IntoView {
     // Only the list of vectors rebuilds the sliders; each value updates in place, so a slider
     // being dragged is never replaced.
     let sliders = move || {
@@ -120,7 +143,8 @@ pub fn SteeringPanel(steering: SteeringState, bridge: Bridge, generating: Signal
             view! {
                 <p>
                     "Each slider adds a direction in the model's hidden state (a steering vector), "
-                    "scaled by its value, at every new token."
+                    "scaled by its value, at every new token. Vectors built or imported here last "
+                    "until another model is loaded."
                 </p>
                 <ul>
                     {vectors
@@ -138,9 +162,14 @@ pub fn SteeringPanel(steering: SteeringState, bridge: Bridge, generating: Signal
         <section class="panel steering" aria-labelledby="steering-title">
             <h2 id="steering-title">"Steering"</h2>
             <div class="sliders">{sliders}</div>
+            {move || steering.work.export_error.get().map(|e| view! {
+                <p class="field-error" role="alert" data-testid="export-error">{e}</p>
+            })}
             <p class="live-hint" aria-live="polite">
                 {move || generating.get().then_some("Changes apply from the next token.")}
             </p>
+            <ImportVector steering bridge ready />
+            <BuildVector steering bridge ready n_layer />
             <div class="steering-note" data-testid="steering-note">{note}</div>
         </section>
     }
@@ -179,6 +208,10 @@ fn slider(v: VectorInfo, steering: SteeringState, bridge: Bridge, generating: Si
         let id = id.clone();
         move |_| steering.set(&id, 0.0, bridge, generating)
     };
+    let on_download = {
+        let id = id.clone();
+        move |_| steering.work.start_export(bridge, &id)
+    };
     view! {
         <div class="steer">
             <div class="steer-head">
@@ -209,6 +242,16 @@ fn slider(v: VectorInfo, steering: SteeringState, bridge: Bridge, generating: Si
                 <span>{v.low}</span>
                 <span>{v.high}</span>
             </div>
+            <button
+                type="button"
+                class="link"
+                data-testid=format!("download-{id}")
+                title="A llama.cpp control-vector file (use it with llama.cpp's --control-vector)"
+                aria-label=format!("Download {} as .gguf", v.label)
+                on:click=on_download
+            >
+                "Download .gguf"
+            </button>
         </div>
     }
 }

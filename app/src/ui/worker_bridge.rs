@@ -68,8 +68,33 @@ fn log_response(response: &Response) {
 }
 
 fn log(tag: &str, message: &impl serde::Serialize) {
-    match serde_json::to_string(message) {
-        Ok(json) => console_debug(&format!("{tag} {json}")),
+    match serde_json::to_value(message) {
+        Ok(json) => console_debug(&format!("{tag} {}", elide_bytes(json))),
         Err(e) => console_debug(&format!("{tag} (not serializable: {e})")),
+    }
+}
+
+/// File contents (ImportVector, VectorBytes) logged as their length: `"bytes": {"len": N}`.
+fn elide_bytes(mut json: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = json.as_object_mut().and_then(|o| o.values_mut().next()).and_then(|v| v.as_object_mut())
+        && let Some(bytes) = fields.get_mut("bytes")
+        && let Some(len) = bytes.as_array().map(Vec::len)
+    {
+        *bytes = serde_json::json!({ "len": len });
+    }
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_bytes_are_logged_as_their_length() {
+        let request = Request::ImportVector { id: "v".into(), name: "v.gguf".into(), bytes: vec![1, 2, 3] };
+        let json = elide_bytes(serde_json::to_value(&request).unwrap());
+        assert_eq!(json, serde_json::json!({"ImportVector": {"id": "v", "name": "v.gguf", "bytes": {"len": 3}}}));
+        let stop = elide_bytes(serde_json::to_value(Request::Stop).unwrap());
+        assert_eq!(stop, serde_json::json!("Stop"));
     }
 }

@@ -1,8 +1,10 @@
 //! One loaded model and its session, serving generation requests one at a time.
 //!
 //! The session borrows the model and keeps its KV cache between turns, so both live inside one
-//! long-running task; requests reach it through a channel. Dropping the sender ends the task and
-//! frees the model.
+//! long-running task; requests reach it through a channel. Vector builds and imports share the
+//! model (an `Rc`) from tasks of their own, interleaved with generation at its yields. Dropping
+//! the sender and the worker's `Rc` ends the task and frees the model once any build has
+//! noticed it was cancelled.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -33,15 +35,24 @@ pub struct Control {
     pub coefs: RefCell<Coefs>,
     /// Bumped by every SetSteering, so the loop rebuilds the steering only when it changed.
     pub coefs_version: Cell<u64>,
+    /// A reply is being generated: vector builds wait between their chunks meanwhile, so that
+    /// chat is not slowed to one token per chunk.
+    pub generating: Cell<bool>,
 }
 
 pub struct Engine {
     pub loaded: LoadedModel,
-    pub concepts: Vec<Concept>,
+    /// The built-in vectors, then those built or imported here, in the order they came.
+    pub concepts: RefCell<Vec<Concept>>,
+    /// Coefficient 1 of a built or imported vector = this × the mean residual norm of its blocks.
+    pub relative_strength: f32,
+    /// The model's mean residual norm after each block, measured once on a fixed text, for
+    /// imported vectors that do not carry their own.
+    pub residual_norms: RefCell<Option<Vec<f32>>>,
 }
 
 pub async fn serve(
-    engine: Engine,
+    engine: Rc<Engine>,
     mut jobs: UnboundedReceiver<Job>,
     control: Rc<Control>,
     reply: Rc<dyn Fn(Response)>,
@@ -49,10 +60,12 @@ pub async fn serve(
     let mut session = Session::new(&engine.loaded.model);
     while let Some(job) = jobs.next().await {
         let id = job.id;
+        control.generating.set(true);
         let response = match generate(&engine, &mut session, job, &control, reply.as_ref()).await {
             Ok((stop, stats)) => Response::Done { id, stop, stats },
             Err(message) => Response::GenerateFailed { id, message },
         };
+        control.generating.set(false);
         reply(response);
     }
 }
@@ -66,8 +79,9 @@ async fn generate(
 ) -> Result<(StopReason, GenStats), String> {
     let LoadedModel { model, tokenizer, template, stop_ids } = &engine.loaded;
     let config = &model.config;
-    let steer =
-        |coefs: &Coefs| vectors::steering(&engine.concepts, coefs, config.n_layer, config.n_embd, model.device());
+    let steer = |coefs: &Coefs| {
+        vectors::steering(&engine.concepts.borrow(), coefs, config.n_layer, config.n_embd, model.device())
+    };
 
     control.stop.set(false);
     *control.coefs.borrow_mut() = job.coefs.clone();

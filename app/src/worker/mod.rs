@@ -2,15 +2,18 @@
 //!
 //! Loading runs as one task per Load (a newer Load supersedes it); generation runs in the task
 //! that owns the loaded model (`engine::serve`). Stop and SetSteering only flip shared state,
-//! which the generation loop reads between tokens.
+//! which the generation loop reads between tokens. Each vector build or import is a task of its
+//! own on the shared engine; a Load cancels the builds of the model it replaces.
 
 mod backend;
 mod engine;
 mod fetch;
+mod user_vectors;
 mod vectors;
 mod yield_now;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::channel::mpsc::{UnboundedSender, unbounded};
@@ -21,6 +24,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::protocol::{BackendChoice, ModelInfo, ModelSource, Phase, Request, Response};
 use engine::{Control, Engine, Job};
+use user_vectors::{BuildSpec, Cancel};
 
 /// Sends a response to the page.
 type Reply = Rc<dyn Fn(Response)>;
@@ -30,11 +34,15 @@ pub struct EngineWorker {
     /// The bridge to answer; the page opens exactly one.
     client: Option<HandlerId>,
     jobs: Option<UnboundedSender<Job>>,
+    /// The loaded model, shared with vector builds and imports.
+    engine: Option<Rc<Engine>>,
     control: Rc<Control>,
     /// Bumped by every Load, so a slower earlier load can tell it was superseded.
     load_generation: Rc<Cell<u64>>,
-    /// Where the engine task hands its job sender back once a model is ready.
-    ready_jobs: Rc<RefCell<Option<UnboundedSender<Job>>>>,
+    /// Where the load task hands its job sender and engine back once a model is ready.
+    ready_jobs: Rc<RefCell<Option<(UnboundedSender<Job>, Rc<Engine>)>>>,
+    /// Vector builds and imports in flight, by vector id, with what cancels them.
+    builds: Rc<RefCell<BTreeMap<String, Cancel>>>,
 }
 
 impl Worker for EngineWorker {
@@ -47,9 +55,11 @@ impl Worker for EngineWorker {
             scope: scope.clone(),
             client: None,
             jobs: None,
+            engine: None,
             control: Rc::default(),
             load_generation: Rc::default(),
             ready_jobs: Rc::default(),
+            builds: Rc::default(),
         }
     }
 
@@ -60,8 +70,9 @@ impl Worker for EngineWorker {
             self.client = Some(id);
             install_crash_reporter(self.reply());
         }
-        if let Some(jobs) = self.ready_jobs.borrow_mut().take() {
+        if let Some((jobs, engine)) = self.ready_jobs.borrow_mut().take() {
             self.jobs = Some(jobs);
+            self.engine = Some(engine);
         }
         match request {
             Request::Load { source, backend, vectors } => self.load(source, backend, vectors),
@@ -77,6 +88,26 @@ impl Worker for EngineWorker {
                 self.control.coefs_version.set(self.control.coefs_version.get() + 1);
             }
             Request::Stop => self.control.stop.set(true),
+            Request::BuildVector { id, label, low, high, pairs, method, layers } => {
+                let spec = BuildSpec { id, label, low, high, pairs, method, layers };
+                self.build(spec);
+            }
+            Request::CancelBuild { id } => {
+                if let Some(cancel) = self.builds.borrow().get(&id) {
+                    cancel.set(Some("the build was cancelled"));
+                }
+            }
+            Request::ImportVector { id, name, bytes } => self.import(id, name, bytes),
+            Request::ExportVector { id } => {
+                let response = match &self.engine {
+                    Some(engine) => match user_vectors::export(engine, &id) {
+                        Ok(bytes) => Response::VectorBytes { id, bytes },
+                        Err(error) => Response::VectorFailed { id, error },
+                    },
+                    None => Response::VectorFailed { id, error: "no model is loaded yet".into() },
+                };
+                self.reply()(response);
+            }
         }
     }
 }
@@ -92,10 +123,63 @@ impl EngineWorker {
         })
     }
 
+    /// The engine for a build or import, registered under `id` with its cancel flag; `None`
+    /// (and the failure already answered) when there is no model or `id` is taken.
+    fn start_task(&self, id: &str) -> Option<(Rc<Engine>, Cancel)> {
+        let fail = |error: &str| self.reply()(Response::VectorFailed { id: id.to_string(), error: error.into() });
+        let Some(engine) = self.engine.clone() else {
+            fail("no model is loaded yet");
+            return None;
+        };
+        if self.builds.borrow().contains_key(id) {
+            fail("a vector with this name is already being built or imported");
+            return None;
+        }
+        let cancel: Cancel = Rc::default();
+        self.builds.borrow_mut().insert(id.to_string(), cancel.clone());
+        Some((engine, cancel))
+    }
+
+    fn build(&self, spec: BuildSpec) {
+        let id = spec.id.clone();
+        let Some((engine, cancel)) = self.start_task(&id) else { return };
+        let (builds, reply, control) = (self.builds.clone(), self.reply(), self.control.clone());
+        spawn_local(async move {
+            let result = user_vectors::build(&engine, spec, &cancel, &control, reply.as_ref()).await;
+            drop(engine);
+            forget_task(&builds, &id, &cancel);
+            reply(match result {
+                Ok(info) => Response::VectorAdded(info),
+                Err(error) => Response::VectorFailed { id, error },
+            });
+        });
+    }
+
+    fn import(&self, id: String, name: String, bytes: Vec<u8>) {
+        let Some((engine, cancel)) = self.start_task(&id) else { return };
+        let (builds, reply) = (self.builds.clone(), self.reply());
+        spawn_local(async move {
+            let result = user_vectors::import(&engine, id.clone(), name, bytes).await;
+            drop(engine);
+            forget_task(&builds, &id, &cancel);
+            reply(match (result, cancel.get()) {
+                // The model it was attached to is gone.
+                (Ok(_), Some(why)) => Response::VectorFailed { id, error: why.into() },
+                (Ok(info), None) => Response::VectorAdded(info),
+                (Err(error), _) => Response::VectorFailed { id, error },
+            });
+        });
+    }
+
     fn load(&mut self, source: ModelSource, backend: BackendChoice, vectors: Option<String>) {
-        // Drop the current model first: two 135M models in f32 need over a gigabyte.
+        // Drop the current model first: two 135M models in f32 need over a gigabyte. Builds on it
+        // stop at their next chunk.
         self.jobs = None;
+        self.engine = None;
         self.ready_jobs.borrow_mut().take();
+        for cancel in std::mem::take(&mut *self.builds.borrow_mut()).into_values() {
+            cancel.set(Some("another model was loaded"));
+        }
         self.control.stop.set(true);
         let generation = self.load_generation.get() + 1;
         self.load_generation.set(generation);
@@ -112,7 +196,8 @@ impl EngineWorker {
             match loaded {
                 Ok((engine, ready)) => {
                     let (sender, receiver) = unbounded();
-                    *ready_jobs.borrow_mut() = Some(sender);
+                    let engine = Rc::new(engine);
+                    *ready_jobs.borrow_mut() = Some((sender, engine.clone()));
                     let Response::Ready { model, backend, vectors, steering_note, .. } = ready else { unreachable!() };
                     let load_ms = js_sys::Date::now() - started;
                     reply(Response::Ready { model, backend, vectors, steering_note, load_ms });
@@ -126,6 +211,14 @@ impl EngineWorker {
                 }
             }
         });
+    }
+}
+
+/// Unregister a finished build or import, unless a Load already did (and a newer task took the id).
+fn forget_task(builds: &RefCell<BTreeMap<String, Cancel>>, id: &str, cancel: &Cancel) {
+    let mut builds = builds.borrow_mut();
+    if builds.get(id).is_some_and(|c| Rc::ptr_eq(c, cancel)) {
+        builds.remove(id);
     }
 }
 
@@ -160,12 +253,16 @@ async fn load(
     drop(fetched.bytes);
 
     let config = &loaded.model.config;
-    let (concepts, steering_note) = match manifest {
-        None => (Vec::new(), Some("no steering manifest was given".to_string())),
-        Some(url) => match vectors::load(url, general_name.as_deref(), config.n_embd, config.n_layer).await {
-            Ok(concepts) => (concepts, None),
-            Err(why) => (Vec::new(), Some(why)),
+    let builtins = match manifest {
+        None => vectors::Builtins {
+            concepts: Err("no steering manifest was given".to_string()),
+            relative_strength: vectors::DEFAULT_RELATIVE_STRENGTH,
         },
+        Some(url) => vectors::load(url, general_name.as_deref(), config.n_embd, config.n_layer).await,
+    };
+    let (concepts, steering_note) = match builtins.concepts {
+        Ok(concepts) => (concepts, None),
+        Err(why) => (Vec::new(), Some(why)),
     };
     let model = ModelInfo {
         name,
@@ -177,7 +274,13 @@ async fn load(
     };
     let vectors = concepts.iter().map(|c| c.info.clone()).collect();
     let ready = Response::Ready { model, backend: selected.info, vectors, steering_note, load_ms: 0.0 };
-    Ok((Engine { loaded, concepts }, ready))
+    let engine = Engine {
+        loaded,
+        concepts: RefCell::new(concepts),
+        relative_strength: builtins.relative_strength,
+        residual_norms: RefCell::new(None),
+    };
+    Ok((engine, ready))
 }
 
 thread_local! {

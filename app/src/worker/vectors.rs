@@ -1,5 +1,6 @@
 //! The built-in steering vectors: a manifest beside the site and one control-vector GGUF per
-//! concept. They are attached only to the model they were built for.
+//! concept. They are attached only to the model they were built for. The manifest also says what
+//! ±1 means for vectors built or imported in the browser (`relative_strength`).
 
 use burn::tensor::Device;
 use serde::Deserialize;
@@ -19,7 +20,15 @@ struct Manifest {
     general_name: Option<String>,
     n_embd: usize,
     vectors: Vec<Entry>,
+    /// Coefficient 1 of a built or imported vector = this × the mean residual norm of its blocks.
+    #[serde(default)]
+    relative_strength: Option<f32>,
 }
+
+/// `relative_strength` when the manifest gives none (or cannot be read): the built-in sentiment
+/// vector's strength over the mean residual norm of its blocks (4.0 / 250.93, blocks 14–24, from
+/// `tiller.residual_norms` in public/vectors/sentiment.gguf).
+pub const DEFAULT_RELATIVE_STRENGTH: f32 = 0.01594;
 
 #[derive(Deserialize)]
 struct Entry {
@@ -39,18 +48,45 @@ struct Entry {
 pub struct Concept {
     pub info: VectorInfo,
     /// Directions restricted to the concept's layer range.
-    vector: ControlVector,
+    pub vector: ControlVector,
+    /// The vector as a control-vector GGUF, for downloads: a built-in's file as served, an
+    /// imported file as given, a built vector as written by the engine.
+    pub gguf: Vec<u8>,
 }
 
-/// What fits the loaded model, or why nothing does (shown to the user as the steering note).
-pub async fn load(
+/// What the manifest gives a loaded model: its built-in vectors, or why none fit (shown to the
+/// user as the steering note), and the scale for vectors made in the browser.
+pub struct Builtins {
+    pub concepts: Result<Vec<Concept>, String>,
+    pub relative_strength: f32,
+}
+
+pub async fn load(manifest_url: &str, general_name: Option<&str>, n_embd: usize, n_layer: usize) -> Builtins {
+    let manifest: Result<Manifest, String> = match get(manifest_url).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("the steering manifest is not valid: {e}")),
+        Err(e) => Err(e),
+    };
+    let relative_strength = manifest
+        .as_ref()
+        .ok()
+        .and_then(|m| m.relative_strength)
+        .filter(|k| k.is_finite() && *k > 0.0)
+        .unwrap_or(DEFAULT_RELATIVE_STRENGTH);
+    let concepts = match manifest {
+        Ok(manifest) => attach(manifest_url, manifest, general_name, n_embd, n_layer).await,
+        Err(e) => Err(e),
+    };
+    Builtins { concepts, relative_strength }
+}
+
+/// The manifest's vectors, when they were made for this model.
+async fn attach(
     manifest_url: &str,
+    manifest: Manifest,
     general_name: Option<&str>,
     n_embd: usize,
     n_layer: usize,
 ) -> Result<Vec<Concept>, String> {
-    let manifest: Manifest = serde_json::from_slice(&get(manifest_url).await?)
-        .map_err(|e| format!("the steering manifest is not valid: {e}"))?;
     if manifest.n_embd != n_embd || manifest.general_name.as_deref().is_some_and(|m| Some(m) != general_name) {
         return Err("the built-in steering vectors were made for another model".into());
     }
@@ -76,7 +112,7 @@ pub async fn load(
             layers: entry.layers,
             note: entry.note,
         };
-        concepts.push(Concept { info, vector });
+        concepts.push(Concept { info, vector, gguf: bytes });
     }
     Ok(concepts)
 }
@@ -114,7 +150,7 @@ fn resolve(base: &str, relative: &str) -> Result<String, String> {
     web_sys::Url::new_with_base(relative, base).map(|u| u.href()).map_err(|_| format!("bad vector path {relative}"))
 }
 
-async fn get(url: &str) -> Result<Vec<u8>, String> {
+pub async fn get(url: &str) -> Result<Vec<u8>, String> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     let fail = |why: String| format!("could not load {url}: {why}");
     let response: Response =

@@ -23,3 +23,14 @@ pub async fn yield_now() {
     }
     channel.port1().close();
 }
+
+/// Wait `ms` milliseconds without holding the event loop (a worker's setTimeout).
+pub async fn sleep(ms: i32) {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let promise = Promise::new(&mut |resolve, _reject| {
+        if scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).is_err() {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}

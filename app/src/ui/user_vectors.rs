@@ -1,0 +1,395 @@
+//! Vectors made in the browser, on the UI side: what a build or import in flight has reached,
+//! the requests that start them, downloads of any vector, and the checks of what the user typed.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+
+use crate::protocol::{BuildMethod, PairSource, Request, Response, TypedPair, VectorInfo};
+
+use super::format::one_line;
+use super::worker_bridge::Bridge;
+
+/// Larger files are refused before they are read: control vectors are a few MB at most (8192
+/// wide × 80 blocks of f32 is 2.6 MB), and a model picked by mistake would be copied for nothing.
+pub const MAX_IMPORT_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// The built-in pair sets, served beside the page (index.html copies data/concepts/ to
+/// concepts/): (value, label, path).
+pub const DATASETS: [(&str, &str, &str); 3] = [
+    ("sentiment", "Sentiment pairs (built in, 266)", "concepts/sentiment.jsonl"),
+    ("formality", "Formality pairs (built in, 260)", "concepts/formality.jsonl"),
+    ("safety", "Safety pairs (built in, 247)", "concepts/safety.jsonl"),
+];
+
+/// The layer range a build starts from when the sentiment vector is not loaded: the built-in
+/// sentiment vector's (public/vectors/manifest.json).
+pub const DEFAULT_LAYERS: (u32, u32) = (14, 24);
+
+/// A build the worker is running.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuildRun {
+    pub id: String,
+    pub label: String,
+    pub done: u32,
+    /// Unknown until the worker has read the pairs.
+    pub total: Option<u32>,
+}
+
+/// Builds, imports and downloads in flight, and what became of the last ones. Copying it shares
+/// the same signals.
+#[derive(Clone, Copy)]
+pub struct VectorWork {
+    pub build: RwSignal<Option<BuildRun>>,
+    /// One line about the last build: how it failed, or that it worked.
+    pub build_error: RwSignal<Option<String>>,
+    pub build_done: RwSignal<Option<String>>,
+    /// The id of the import in flight.
+    pub importing: RwSignal<Option<String>>,
+    pub import_error: RwSignal<Option<String>>,
+    pub import_done: RwSignal<Option<String>>,
+    /// Why the last download failed.
+    pub export_error: RwSignal<Option<String>>,
+    /// Ids whose bytes were asked for: only those become downloads.
+    exports: StoredValue<BTreeSet<String>>,
+}
+
+impl VectorWork {
+    pub fn new() -> Self {
+        Self {
+            build: RwSignal::new(None),
+            build_error: RwSignal::new(None),
+            build_done: RwSignal::new(None),
+            importing: RwSignal::new(None),
+            import_error: RwSignal::new(None),
+            import_done: RwSignal::new(None),
+            export_error: RwSignal::new(None),
+            exports: StoredValue::new(BTreeSet::new()),
+        }
+    }
+
+    /// Follows the worker's vector messages, adding new vectors to `vectors`. Returns the bytes
+    /// of a download the user asked for, as (id, bytes); ignores other messages.
+    pub fn apply(&self, response: &Response, vectors: RwSignal<Vec<VectorInfo>>) -> Option<(String, Vec<u8>)> {
+        match response {
+            Response::BuildProgress { id, done, total } => {
+                self.build.update(|b| {
+                    if let Some(run) = b.as_mut().filter(|run| &run.id == id) {
+                        run.done = *done;
+                        run.total = Some(*total);
+                    }
+                });
+            }
+            Response::VectorAdded(info) => {
+                vectors.update(|vs| {
+                    if !vs.iter().any(|v| v.id == info.id) {
+                        vs.push(info.clone());
+                    }
+                });
+                if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| run.id == info.id)) {
+                    self.build.set(None);
+                    self.build_done.set(Some(format!("Added the slider “{}”.", one_line(&info.label))));
+                }
+                if self.importing.with_untracked(|i| i.as_ref() == Some(&info.id)) {
+                    self.importing.set(None);
+                    self.import_done.set(Some(format!("Added the slider “{}”.", one_line(&info.label))));
+                }
+            }
+            Response::VectorBytes { id, bytes } => {
+                let mut asked = false;
+                self.exports.update_value(|e| asked = e.remove(id));
+                if asked {
+                    return Some((id.clone(), bytes.clone()));
+                }
+            }
+            Response::VectorFailed { id, error } => {
+                let line = one_line(error);
+                let line = if line.is_empty() { "it failed".to_string() } else { line };
+                let mut exporting = false;
+                self.exports.update_value(|e| exporting = e.remove(id));
+                if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| &run.id == id)) {
+                    self.build.set(None);
+                    self.build_error.set(Some(format!("The vector could not be built: {line}")));
+                } else if self.importing.with_untracked(|i| i.as_ref() == Some(id)) {
+                    self.importing.set(None);
+                    self.import_error.set(Some(format!("The vector could not be imported: {line}")));
+                } else if exporting {
+                    self.export_error.set(Some(format!("{id}.gguf could not be downloaded: {line}")));
+                }
+            }
+            // The worker is gone, and with it whatever it was doing.
+            Response::Crashed { .. } => {
+                if self.build.with_untracked(Option::is_some) {
+                    self.build.set(None);
+                    self.build_error.set(Some("The engine crashed during the build.".into()));
+                }
+                self.importing.set(None);
+                self.exports.update_value(BTreeSet::clear);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Ids that a new vector must not take: those loaded and those on their way.
+    fn taken(&self, vectors: RwSignal<Vec<VectorInfo>>) -> Vec<String> {
+        let mut taken: Vec<String> = vectors.with_untracked(|vs| vs.iter().map(|v| v.id.clone()).collect());
+        taken.extend(self.build.with_untracked(|b| b.as_ref().map(|run| run.id.clone())));
+        taken.extend(self.importing.get_untracked());
+        taken
+    }
+
+    /// Asks the worker to build a vector; its slider appears when it is done.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_build(
+        &self,
+        bridge: Bridge,
+        vectors: RwSignal<Vec<VectorInfo>>,
+        label: &str,
+        low: &str,
+        high: &str,
+        pairs: PairSource,
+        method: BuildMethod,
+        layers: (u32, u32),
+    ) {
+        let label = one_line(label);
+        let label = if label.is_empty() { "My vector".to_string() } else { label };
+        let id = unique_id(&label, &self.taken(vectors));
+        let end = |s: &str, default: &str| {
+            let s = one_line(s);
+            if s.is_empty() { default.to_string() } else { s }
+        };
+        self.build_error.set(None);
+        self.build_done.set(None);
+        self.build.set(Some(BuildRun { id: id.clone(), label: label.clone(), done: 0, total: None }));
+        bridge.send(Request::BuildVector {
+            id,
+            label,
+            low: end(low, "−"),
+            high: end(high, "+"),
+            pairs,
+            method,
+            layers,
+        });
+    }
+
+    pub fn cancel_build(&self, bridge: Bridge) {
+        if let Some(run) = self.build.get_untracked() {
+            bridge.send(Request::CancelBuild { id: run.id });
+        }
+    }
+
+    /// Asks the worker to attach a control-vector file's bytes as a new slider.
+    pub fn start_import(&self, bridge: Bridge, vectors: RwSignal<Vec<VectorInfo>>, name: String, bytes: Vec<u8>) {
+        let stem = name.strip_suffix(".gguf").or_else(|| name.strip_suffix(".GGUF")).unwrap_or(&name);
+        let id = unique_id(stem, &self.taken(vectors));
+        self.import_error.set(None);
+        self.import_done.set(None);
+        self.importing.set(Some(id.clone()));
+        bridge.send(Request::ImportVector { id, name, bytes });
+    }
+
+    /// Asks the worker for vector `id`'s GGUF; `apply` hands back the bytes to download.
+    pub fn start_export(&self, bridge: Bridge, id: &str) {
+        self.export_error.set(None);
+        self.exports.update_value(|e| {
+            e.insert(id.to_string());
+        });
+        bridge.send(Request::ExportVector { id: id.to_string() });
+    }
+
+    pub fn show_import_error(&self, message: String) {
+        self.import_done.set(None);
+        self.import_error.set(Some(one_line(&message)));
+    }
+}
+
+/// "My Vector!" → "my-vector", then "my-vector-2"… until it is not in `taken`. Ids name
+/// coefficients and downloaded files, so they keep to lowercase letters, digits and "-".
+pub fn unique_id(name: &str, taken: &[String]) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let mut slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+    slug = slug.trim_end_matches('-').to_string();
+    if slug.is_empty() {
+        slug = "vector".into();
+    }
+    if !taken.contains(&slug) {
+        return slug;
+    }
+    (2..).map(|n| format!("{slug}-{n}")).find(|id| !taken.contains(id)).unwrap_or(slug)
+}
+
+/// Typed pairs, one per line: `prompt | positive reply | negative reply`. Blank lines are
+/// skipped; an error names the first wrong line.
+pub fn parse_pairs(text: &str) -> Result<Vec<TypedPair>, String> {
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        let n = i + 1;
+        if parts.len() != 3 {
+            return Err(format!(
+                "line {n}: expected 3 parts separated by | (prompt | positive | negative), found {}",
+                parts.len()
+            ));
+        }
+        if let Some(which) = ["the prompt", "the positive reply", "the negative reply"]
+            .iter()
+            .zip(&parts)
+            .find_map(|(which, part)| part.is_empty().then_some(*which))
+        {
+            return Err(format!("line {n}: {which} is empty"));
+        }
+        if parts[1] == parts[2] {
+            return Err(format!("line {n}: the two replies are the same, so they show no difference"));
+        }
+        pairs.push(TypedPair { prompt: parts[0].into(), positive: parts[1].into(), negative: parts[2].into() });
+    }
+    if pairs.is_empty() {
+        return Err("type at least one pair: prompt | positive reply | negative reply".into());
+    }
+    Ok(pairs)
+}
+
+/// A layer range the model can steer: 1 ≤ start ≤ end ≤ n_layer − 1.
+pub fn check_layers(start: &str, end: &str, n_layer: Option<u32>) -> Result<(u32, u32), String> {
+    let parse = |s: &str, which: &str| {
+        s.trim().parse::<u32>().map_err(|_| format!("the {which} block must be a whole number, got {:?}", s.trim()))
+    };
+    let (start, end) = (parse(start, "first")?, parse(end, "last")?);
+    let last = n_layer.map(|n| n.saturating_sub(1));
+    if start == 0 {
+        return Err("block 0 is never steered: start at 1 or later".into());
+    }
+    if start > end {
+        return Err(format!("the first block ({start}) comes after the last ({end})"));
+    }
+    if let Some(last) = last
+        && end > last
+    {
+        return Err(format!("the model's blocks are 0–{last}: end at {last} or earlier"));
+    }
+    Ok((start, end))
+}
+
+/// The layer range a build form starts with: the loaded sentiment vector's, else the built-in
+/// one's, within the model's blocks.
+pub fn default_layers(vectors: &[VectorInfo], n_layer: Option<u32>) -> (u32, u32) {
+    let (start, end) = vectors.iter().find(|v| v.id == "sentiment").map_or(DEFAULT_LAYERS, |v| v.layers);
+    match n_layer {
+        Some(n) if n >= 2 => {
+            let last = n - 1;
+            let end = end.min(last);
+            (start.clamp(1, end), end)
+        }
+        _ => (start, end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> VectorInfo {
+        VectorInfo {
+            id: id.into(),
+            label: format!("{id} label"),
+            low: "−".into(),
+            high: "+".into(),
+            min: -1.0,
+            max: 1.0,
+            strength: 3.0,
+            layers: (2, 4),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn ids_are_slugs_and_unique() {
+        assert_eq!(unique_id("My Vector!", &[]), "my-vector");
+        assert_eq!(unique_id("  ***  ", &[]), "vector");
+        assert_eq!(unique_id("Été 2024", &[]), "t-2024");
+        let taken = vec!["sentiment".to_string(), "sentiment-2".to_string()];
+        assert_eq!(unique_id("Sentiment", &taken), "sentiment-3");
+        assert!(unique_id(&"x".repeat(100), &[]).len() <= 40);
+    }
+
+    #[test]
+    fn typed_pairs_name_the_wrong_line() {
+        let text = "Hi | Hello, lovely to see you! | Ugh, what now?\n\n How are you? | Great! | Awful.\n";
+        let pairs = parse_pairs(text).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(
+            pairs[1],
+            TypedPair { prompt: "How are you?".into(), positive: "Great!".into(), negative: "Awful.".into() }
+        );
+        let err = parse_pairs("a | b | c\nonly | two\n").unwrap_err();
+        assert!(err.starts_with("line 2: expected 3 parts"), "{err}");
+        let err = parse_pairs("a | b | c\n\nx |  | z").unwrap_err();
+        assert_eq!(err, "line 3: the positive reply is empty");
+        assert!(parse_pairs("a | same | same").unwrap_err().contains("the same"));
+        assert!(parse_pairs("  \n").is_err());
+    }
+
+    #[test]
+    fn layer_ranges_are_checked_against_the_model() {
+        assert_eq!(check_layers("3", " 5 ", Some(30)), Ok((3, 5)));
+        assert!(check_layers("0", "5", Some(30)).unwrap_err().contains("block 0"));
+        assert!(check_layers("6", "5", Some(30)).unwrap_err().contains("comes after"));
+        assert!(check_layers("3", "30", Some(30)).unwrap_err().contains("0–29"));
+        assert!(check_layers("a", "5", None).is_err());
+        assert_eq!(default_layers(&[], Some(30)), (14, 24));
+        assert_eq!(default_layers(&[], Some(4)), (3, 3));
+        let mut s = info("sentiment");
+        s.layers = (10, 12);
+        assert_eq!(default_layers(&[s], Some(30)), (10, 12));
+    }
+
+    #[test]
+    fn a_build_reports_progress_then_adds_its_slider() {
+        let work = VectorWork::new();
+        let vectors = RwSignal::new(vec![info("sentiment")]);
+        work.build.set(Some(BuildRun { id: "mine".into(), label: "Mine".into(), done: 0, total: None }));
+        work.apply(&Response::BuildProgress { id: "other".into(), done: 9, total: 9 }, vectors);
+        work.apply(&Response::BuildProgress { id: "mine".into(), done: 2, total: 4 }, vectors);
+        assert_eq!(work.build.get_untracked().map(|r| (r.done, r.total)), Some((2, Some(4))));
+        work.apply(&Response::VectorAdded(info("mine")), vectors);
+        assert_eq!(work.build.get_untracked(), None);
+        assert!(work.build_done.get_untracked().is_some());
+        let ids: Vec<String> = vectors.get_untracked().into_iter().map(|v| v.id).collect();
+        assert_eq!(ids, ["sentiment", "mine"]);
+    }
+
+    #[test]
+    fn failures_go_to_what_failed_on_one_line() {
+        let work = VectorWork::new();
+        let vectors = RwSignal::new(Vec::new());
+        work.importing.set(Some("imp".into()));
+        work.apply(&Response::VectorFailed { id: "imp".into(), error: "bad\nfile".into() }, vectors);
+        assert_eq!(work.import_error.get_untracked().as_deref(), Some("The vector could not be imported: bad file"));
+        assert_eq!(work.importing.get_untracked(), None);
+        assert_eq!(work.build_error.get_untracked(), None);
+    }
+
+    #[test]
+    fn only_asked_for_bytes_become_downloads() {
+        let work = VectorWork::new();
+        let vectors = RwSignal::new(Vec::new());
+        let bytes = Response::VectorBytes { id: "sentiment".into(), bytes: b"GGUF".to_vec() };
+        assert_eq!(work.apply(&bytes, vectors), None);
+        work.exports.update_value(|e| {
+            e.insert("sentiment".into());
+        });
+        assert_eq!(work.apply(&bytes, vectors), Some(("sentiment".into(), b"GGUF".to_vec())));
+        assert_eq!(work.apply(&bytes, vectors), None, "one download per click");
+    }
+}

@@ -1,0 +1,296 @@
+//! The steering panel's tools for vectors of one's own: "Import vector…" (a llama.cpp
+//! control-vector file) and "Build a vector" (from built-in or typed contrastive pairs), with
+//! the build's progress. Everything the user or the worker wrote is shown as text.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+
+use crate::protocol::{BuildMethod, PairSource};
+
+use super::dom::{absolute_url, read_file};
+use super::format::one_line;
+use super::steering::SteeringState;
+use super::user_vectors::{DATASETS, MAX_IMPORT_BYTES, check_layers, default_layers, parse_pairs};
+use super::worker_bridge::Bridge;
+
+/// The dataset choice for pairs typed into the form.
+const TYPED: &str = "typed";
+
+const PAIRS_PLACEHOLDER: &str = "How was your day? | It was wonderful, thank you! | It was awful, as usual.\n\
+                                 What do you think of rain? | I love the fresh smell it leaves. | I hate how gloomy it makes everything.";
+
+/// "Import vector…": a file picker for control-vector GGUFs, and how the last import went.
+#[component]
+pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>) -> impl IntoView {
+    let work = steering.work;
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+        let file = input.files().and_then(|files| files.get(0));
+        // Lets the same file be picked again later.
+        input.set_value("");
+        let Some(file) = file else { return };
+        let name = file.name();
+        if file.size() > MAX_IMPORT_BYTES {
+            work.show_import_error(format!(
+                "{} is {:.0} MB: control vectors are a few MB at most (is it a model?).",
+                one_line(&name),
+                file.size() / 1e6
+            ));
+            return;
+        }
+        spawn_local(async move {
+            match read_file(&file).await {
+                Ok(bytes) => work.start_import(bridge, steering.vectors, name, bytes),
+                Err(e) => work.show_import_error(format!("Could not read {}: {e}", one_line(&name))),
+            }
+        });
+    };
+    let disabled = move || !ready.get() || work.importing.with(Option::is_some);
+    view! {
+        <div class="vector-import">
+            <label class="button file-button" class:disabled=disabled>
+                "Import vector…"
+                <input
+                    type="file"
+                    accept=".gguf"
+                    class="visually-hidden"
+                    data-testid="vector-file"
+                    disabled=disabled
+                    on:change=on_file
+                />
+            </label>
+            <span class="field-hint">"A llama.cpp control vector (cvector-generator, repeng) for this model."</span>
+            {move || work.importing.get().map(|_| view! {
+                <p class="field-hint" data-testid="import-busy">"Importing…"</p>
+            })}
+            {move || work.import_error.get().map(|e| view! {
+                <p class="field-error" role="alert" data-testid="import-error">{e}</p>
+            })}
+            {move || work.import_done.get().map(|m| view! {
+                <p class="field-hint" role="status" data-testid="import-status">{m}</p>
+            })}
+        </div>
+    }
+}
+
+/// "Build a vector": collapsed by default; a form, a progress bar, and the outcome.
+#[component]
+pub fn BuildVector(
+    steering: SteeringState,
+    bridge: Bridge,
+    ready: Signal<bool>,
+    n_layer: Signal<Option<u32>>,
+) -> impl IntoView {
+    let work = steering.work;
+    let name = RwSignal::new(String::new());
+    let low = RwSignal::new(String::new());
+    let high = RwSignal::new(String::new());
+    let dataset = RwSignal::new(TYPED.to_string());
+    let typed = RwSignal::new(String::new());
+    let method = RwSignal::new(BuildMethod::Mean);
+    let first = RwSignal::new(String::new());
+    let last = RwSignal::new(String::new());
+    // Which blocks the form starts with follows the loaded model until the user edits them.
+    let layers_edited = StoredValue::new(false);
+    Effect::new(move |_| {
+        let (start, end) = steering.vectors.with(|vs| default_layers(vs, n_layer.get()));
+        if !layers_edited.get_value() {
+            first.set(start.to_string());
+            last.set(end.to_string());
+        }
+    });
+    let form_error = RwSignal::new(None::<String>);
+
+    let build = move || {
+        let layers = match check_layers(&first.get_untracked(), &last.get_untracked(), n_layer.get_untracked()) {
+            Ok(layers) => layers,
+            Err(e) => return form_error.set(Some(e)),
+        };
+        let chosen = dataset.get_untracked();
+        let pairs = if chosen == TYPED {
+            match parse_pairs(&typed.get_untracked()) {
+                Ok(pairs) => PairSource::Typed { pairs },
+                Err(e) => return form_error.set(Some(e)),
+            }
+        } else {
+            let Some((_, _, path)) = DATASETS.iter().find(|(value, _, _)| *value == chosen) else {
+                return form_error.set(Some(format!("unknown dataset {chosen}")));
+            };
+            match absolute_url(path) {
+                Ok(url) => PairSource::Builtin { url },
+                Err(e) => return form_error.set(Some(e)),
+            }
+        };
+        form_error.set(None);
+        work.start_build(
+            bridge,
+            steering.vectors,
+            &name.get_untracked(),
+            &low.get_untracked(),
+            &high.get_untracked(),
+            pairs,
+            method.get_untracked(),
+            layers,
+        );
+    };
+    let building = move || work.build.with(Option::is_some);
+    let can_build = move || ready.get() && !building();
+    let blocks_hint = move || {
+        let sentiment = steering.vectors.with(|vs| vs.iter().find(|v| v.id == "sentiment").map(|v| v.layers));
+        match (n_layer.get(), sentiment) {
+            (Some(n), Some((a, b))) => {
+                format!("Blocks 1–{} can be steered; the built-in sentiment vector uses {a}–{b}.", n.saturating_sub(1))
+            }
+            (Some(n), None) => format!("Blocks 1–{} can be steered.", n.saturating_sub(1)),
+            (None, _) => "Load a model first.".to_string(),
+        }
+    };
+    let progress = move || {
+        work.build.get().map(|run| {
+            let text = match run.total {
+                Some(total) => format!("pairs {}/{total}", run.done),
+                None => "reading the pairs…".to_string(),
+            };
+            view! {
+                <div class="build-progress" role="status">
+                    <progress
+                        data-testid="build-progress"
+                        value=run.total.map(|_| run.done as f64)
+                        max=run.total.map(|t| t.max(1) as f64)
+                    ></progress>
+                    <span data-testid="build-progress-text">{format!("Building “{}”: {text}", run.label)}</span>
+                </div>
+            }
+        })
+    };
+    let field = |id: &'static str, label: &'static str, placeholder: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=format!("build-{id}")>{label}</label>
+                <input
+                    type="text"
+                    id=format!("build-{id}")
+                    data-testid=format!("build-{id}")
+                    placeholder=placeholder
+                    maxlength="60"
+                    prop:value=move || value.get()
+                    on:input=move |ev| value.set(event_target_value(&ev))
+                />
+            </div>
+        }
+    };
+    let layer_field = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=format!("build-{id}")>{label}</label>
+                <input
+                    type="number"
+                    id=format!("build-{id}")
+                    data-testid=format!("build-{id}")
+                    min="1"
+                    step="1"
+                    prop:value=move || value.get()
+                    on:input=move |ev| {
+                        layers_edited.set_value(true);
+                        value.set(event_target_value(&ev));
+                    }
+                />
+            </div>
+        }
+    };
+
+    view! {
+        <details class="build" data-testid="build-section">
+            <summary>"Build a vector"</summary>
+            <p class="field-hint">
+                "Pairs of replies to the same prompt that differ in one concept go through the model; "
+                "the difference of their activations becomes a new slider. Typed pairs take seconds, "
+                "a built-in set several minutes on the CPU."
+            </p>
+            {field("name", "Name", "My vector", name)}
+            <div class="field-grid">
+                {field("low", "Low end (−1)", "e.g. gloomy", low)}
+                {field("high", "High end (+1)", "e.g. cheerful", high)}
+            </div>
+            <div class="field">
+                <label for="build-dataset">"Pairs"</label>
+                <select
+                    id="build-dataset"
+                    data-testid="build-dataset"
+                    on:change=move |ev| dataset.set(event_target_value(&ev))
+                >
+                    <option value=TYPED selected=move || dataset.with(|d| d == TYPED)>"Pairs I type"</option>
+                    {DATASETS
+                        .into_iter()
+                        .map(|(value, label, _)| view! {
+                            <option value=value selected=move || dataset.with(|d| d == value)>{label}</option>
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            {move || dataset.with(|d| d == TYPED).then(|| view! {
+                <div class="field">
+                    <label for="build-pairs">"Typed pairs, one per line: prompt | positive reply | negative reply"</label>
+                    <textarea
+                        id="build-pairs"
+                        data-testid="build-pairs"
+                        rows="5"
+                        placeholder=PAIRS_PLACEHOLDER
+                        prop:value=move || typed.get()
+                        on:input=move |ev| typed.set(event_target_value(&ev))
+                    ></textarea>
+                    <p class="field-hint">"The positive reply is the +1 end of the slider."</p>
+                </div>
+            })}
+            <div class="field-grid">
+                <div class="field">
+                    <label for="build-method">"Method"</label>
+                    <select
+                        id="build-method"
+                        data-testid="build-method"
+                        on:change=move |ev| {
+                            if let Some(m) = BuildMethod::parse(&event_target_value(&ev)) {
+                                method.set(m);
+                            }
+                        }
+                    >
+                        <option value="mean" selected=move || method.get() == BuildMethod::Mean>"Mean difference"</option>
+                        <option value="pca" selected=move || method.get() == BuildMethod::Pca>"PCA"</option>
+                    </select>
+                </div>
+                <div></div>
+                {layer_field("layer-start", "First block", first)}
+                {layer_field("layer-end", "Last block", last)}
+            </div>
+            <p class="field-hint">{blocks_hint}</p>
+            {move || form_error.get().map(|e| view! {
+                <p class="field-error" role="alert" data-testid="build-form-error">{e}</p>
+            })}
+            <div class="build-actions">
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="build-start"
+                    disabled=move || !can_build()
+                    on:click=move |_| build()
+                >
+                    "Build"
+                </button>
+                {move || building().then(|| view! {
+                    <button type="button" data-testid="build-cancel" on:click=move |_| work.cancel_build(bridge)>
+                        "Cancel"
+                    </button>
+                })}
+            </div>
+            {progress}
+            {move || work.build_error.get().map(|e| view! {
+                <p class="field-error" role="alert" data-testid="build-error">{e}</p>
+            })}
+            {move || work.build_done.get().map(|m| view! {
+                <p class="field-hint" role="status" data-testid="build-status">{m}</p>
+            })}
+        </details>
+    }
+}
