@@ -190,3 +190,21 @@ fn a_committed_vector_rebuilds_from_the_data() {
         committed.vector.directions.iter().map(|(l, d)| (*l, cosine(d, &rebuilt.vector.directions[l]))).collect();
     assert!(cos.values().all(|&c| c > 0.999), "{file}: cosines {cos:?}");
 }
+
+/// A CAST condition validates on every fifth prompt, so too few prompts is one clear line.
+#[test]
+fn a_condition_with_too_few_prompts_is_refused() {
+    let input = temp("few.jsonl");
+    std::fs::write(&input, "{\"prompt\": \"a\", \"positive\": \"b\", \"negative\": \"c\"}\n").unwrap();
+    let out = temp("few.gguf");
+    let against = root().join("data/dev/sentiment.jsonl");
+    let args = ["vectors", "build", "--model", &model(), "--pairs", input.to_str().unwrap(), "--layers", "3", "5"];
+    let o = tiller(
+        &[&args[..], &["--out", out.to_str().unwrap(), "--condition-against", against.to_str().unwrap()]].concat(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.trim_end().lines().last().is_some_and(|l| l.contains("at least 5 prompts on each side")), "{err}");
+    assert!(!out.exists());
+    let _ = std::fs::remove_file(input);
+}

@@ -32,6 +32,8 @@ pub async fn generate(
     assert_eq!(prompts.len(), samplers.len(), "one sampler per prompt");
     assert_eq!(prompts.len(), steerings.len(), "one steering per prompt");
     let mut out: Vec<Generated> = prompts.iter().map(|_| Generated { tokens: Vec::new(), finished: false }).collect();
+    // Prompt + generated so far, for the sampler's repetition penalty; grown, never rebuilt.
+    let mut histories: Vec<Vec<u32>> = prompts.to_vec();
     if prompts.is_empty() || max_tokens == 0 {
         return Ok(out);
     }
@@ -50,13 +52,13 @@ pub async fn generate(
         let mut next_feed = Vec::with_capacity(active.len());
         let mut kept_caches = Vec::with_capacity(active.len());
         for ((b, &i), cache) in active.iter().enumerate().zip(caches.drain(..)) {
-            let history: Vec<u32> = prompts[i].iter().chain(&out[i].tokens).copied().collect();
-            let tok = samplers[i].sample(&logits[b * n_vocab..(b + 1) * n_vocab], &history);
+            let tok = samplers[i].sample(&logits[b * n_vocab..(b + 1) * n_vocab], &histories[i]);
             if stop_ids.contains(&tok) {
                 out[i].finished = true;
                 continue;
             }
             out[i].tokens.push(tok);
+            histories[i].push(tok);
             let full = cache.len() + 1 >= model.config.n_ctx_train;
             if out[i].tokens.len() < max_tokens && !full {
                 still.push(i);

@@ -117,13 +117,17 @@ fn condition(m: &LoadedModel, pairs: &[Pair], against: &[PathBuf], layers: &str)
     let positives = pairs.iter().map(|p| render(&p.prompt, p.system.as_ref())).collect::<Result<Vec<_>, _>>()?;
     let mut negatives = Vec::new();
     for path in against {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-            let prompt = v["prompt"].as_str().ok_or_else(|| format!("{}:{}: no `prompt`", path.display(), i + 1))?;
-            negatives.push(render(prompt, None)?);
+        for p in crate::commands::eval::plan::read_prompts(path)? {
+            negatives.push(render(&p.text, None)?);
         }
+    }
+    // Every fifth prompt validates: each side needs at least one.
+    if positives.len() < 5 || negatives.len() < 5 {
+        return Err(format!(
+            "a condition needs at least 5 prompts on each side (has {} pair prompts against {})",
+            positives.len(),
+            negatives.len()
+        ));
     }
     let blocks: Vec<usize> = (lo..=hi).collect();
     eprintln!("condition: {} prompts against {} at blocks {lo}-{hi}", positives.len(), negatives.len());
@@ -134,7 +138,9 @@ fn condition(m: &LoadedModel, pairs: &[Pair], against: &[PathBuf], layers: &str)
         set.iter().enumerate().filter(|(i, _)| (i % 5 == 4) == val).map(|(_, v)| v[b].clone()).collect()
     };
     let accuracy = |c: &ConditionVector, p: &[Vec<f64>], n: &[Vec<f64>]| {
-        let hit = |set: &[Vec<f64>], want: bool| set.iter().filter(|v| c.matches(v) == want).count() as f64 / set.len() as f64;
+        let hit = |set: &[Vec<f64>], want: bool| {
+            set.iter().filter(|v| c.matches(v) == want).count() as f64 / set.len() as f64
+        };
         0.5 * (hit(p, true) + hit(n, false))
     };
     println!("condition block  validation balanced accuracy");

@@ -2,7 +2,7 @@
 //! it cost in fluency? Held-out prompts, a grid of coefficients with fixed seeds, judges that
 //! play no part in building (tiller-judge), a prompting baseline, and a report in docs/.
 
-mod plan;
+pub(crate) mod plan;
 mod report;
 mod run;
 mod score;

@@ -47,6 +47,7 @@ impl Kind {
     }
 }
 
+#[derive(Clone)]
 pub struct EvalPrompt {
     pub text: String,
     pub kind: Kind,

@@ -180,8 +180,7 @@ pub fn summary_json(c: &Concept, g: &Groups) -> Value {
 /// Dose–response: per concept, the judge's number against the coefficient (steering as a line,
 /// the prompting baselines as markers at the ends), and below it the perplexity ratio.
 pub fn svg(concepts: &[(&Concept, &Groups)]) -> String {
-    let (pw, ph, top_h, bottom_h, gap) = (300.0, 0.0, 230.0, 150.0, 40.0);
-    let _ = ph;
+    let (pw, top_h, bottom_h, gap) = (300.0, 230.0, 150.0, 40.0);
     let width = 60.0 + concepts.len() as f64 * (pw + gap);
     let height = top_h + bottom_h + 120.0;
     let mut s = format!(

@@ -66,7 +66,8 @@ pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<V
         None => vec![true; jobs.len()],
         Some(cond) => {
             let rendered = jobs.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
-            let means = pollster::block_on(prompt_means(&m.model, &rendered, &[cond.layer])).map_err(|e| e.to_string())?;
+            let means =
+                pollster::block_on(prompt_means(&m.model, &rendered, &[cond.layer])).map_err(|e| e.to_string())?;
             means.iter().map(|v| cond.matches(&v[0])).collect()
         }
     };

@@ -132,11 +132,11 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
                 layers: range,
                 strength: 1.0,
                 min: if two_sided { -1.0 } else { 0.0 },
-                prompts: prompts.iter().map(|p| plan::EvalPrompt { text: p.text.clone(), kind: p.kind }).collect(),
+                prompts: prompts.clone(),
                 intent_high: String::new(),
                 intent_low: None,
             };
-            let mut coefs: Vec<f32> = a.scales.iter().copied().collect();
+            let mut coefs = a.scales.clone();
             if two_sided {
                 coefs.extend(a.scales.iter().map(|s| -s));
             }
