@@ -86,6 +86,24 @@ fn the_manifest_matches_the_committed_vectors() {
     }
 }
 
+/// Each concept's probe (the Inside view's reading directions) covers every block 1..=29, and on
+/// the steered blocks it is the shipped vector itself: both come from the same pairs.
+#[test]
+fn probes_cover_every_block_and_agree_with_the_vectors() {
+    let m = manifest();
+    for v in m["vectors"].as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        let probe = read_vector(&root().join("public/vectors").join(v["probe"].as_str().expect("probe")));
+        let vector = read_vector(&root().join("public/vectors").join(v["file"].as_str().unwrap()));
+        assert_eq!(probe.vector.directions.keys().copied().collect::<Vec<_>>(), (1..=LAST_BLOCK).collect::<Vec<_>>());
+        assert_eq!((probe.pairs, probe.method), (vector.pairs, vector.method), "{id}: probe and vector data differ");
+        for (layer, d) in &vector.vector.directions {
+            let c = cosine(d, &probe.vector.directions[layer]);
+            assert!(c > 0.9999, "{id} block {layer}: cosine {c} between the probe and the vector");
+        }
+    }
+}
+
 /// The app attaches the vectors only to a model whose `general.name` and width match the manifest.
 #[test]
 fn the_manifest_names_the_model_it_was_built_for() {

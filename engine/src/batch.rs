@@ -99,9 +99,9 @@ pub async fn token_logprobs(
 
 /// Each packed sequence gets its own steering: one broadcast add when they all agree, else a
 /// [rows, n_embd] stack of each sequence's vector repeated over its rows.
-struct PerSequence<'a> {
-    steerings: Vec<&'a Steering>,
-    lens: Vec<usize>,
+pub(crate) struct PerSequence<'a> {
+    pub(crate) steerings: Vec<&'a Steering>,
+    pub(crate) lens: Vec<usize>,
 }
 
 impl ResidualHook for PerSequence<'_> {

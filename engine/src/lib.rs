@@ -5,10 +5,12 @@
 
 pub mod batch;
 pub mod chat;
+pub mod compare;
 pub mod concept;
 pub mod gguf;
 pub mod load;
 pub mod model;
+pub mod probe;
 pub mod sample;
 pub mod session;
 pub mod steer;
