@@ -8,6 +8,7 @@
 //!  BuildVector{id, pairs, …}  ──►  pairs through the model, 4 at a time ──► BuildProgress… ► VectorAdded | VectorFailed
 //!  ImportVector{id, name, bytes} ──► parse, check width, measure norms ──► VectorAdded | VectorFailed
 //!  ExportVector{id}           ──►  the vector as a control-vector GGUF ──► VectorBytes | VectorFailed
+//!  Compare{id, messages, …}   ──►  one reply unsteered, one steered, in step ──► CompareStarted ► CompareStep… ► CompareDone | Error
 //! ```
 //!
 //! gloo-worker encodes these with bincode, so they stay plain enums and structs (no tagged or
@@ -54,6 +55,10 @@ pub enum Request {
     ImportVector { id: String, name: String, bytes: Vec<u8> },
     /// The GGUF of vector `id` (built-in, built or imported), for a download: `VectorBytes`.
     ExportVector { id: String },
+    /// Reply to `messages` twice with the same sampler seed, once without steering and once with
+    /// `coefs`, token by token in step, reading the residual stream of both (classroom mode).
+    /// Stop ends it; the chat's own KV cache is left alone. Failure: `GenerateFailed` with `id`.
+    Compare { id: u64, messages: Vec<ChatMessage>, sampling: Sampling, coefs: Coefs },
 }
 
 /// Where the pairs of a build come from.
@@ -225,6 +230,54 @@ pub enum Response {
         id: String,
         error: String,
     },
+    /// Comparison `id` has read its prompt. `concepts` are the vector ids whose directions the
+    /// readings project onto, in the order of their columns.
+    CompareStarted {
+        id: u64,
+        concepts: Vec<String>,
+        n_layer: u32,
+        prompt_tokens: u32,
+    },
+    /// Token `step` of each reply; a side is `None` once it has ended.
+    CompareStep {
+        id: u64,
+        step: u32,
+        plain: Option<SideToken>,
+        steered: Option<SideToken>,
+    },
+    CompareDone {
+        id: u64,
+        plain: StopReason,
+        steered: StopReason,
+        stats: GenStats,
+    },
+}
+
+/// One token of one side of a comparison, with what the model looked like when it chose it (the
+/// position that produced it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideToken {
+    pub token: u32,
+    /// The text this token completes (empty while a multi-byte character is still partial).
+    pub piece: String,
+    /// The residual stream after each block projected onto each concept's unit direction:
+    /// `n_layer × concepts`, by block; `None` where the concept has no direction at that block.
+    pub projections: Vec<Option<f32>>,
+    /// The residual stream's length after each block.
+    pub norms: Vec<f32>,
+    /// Steered side only: the same projections without steering, at the same context.
+    pub unsteered: Option<Vec<Option<f32>>>,
+    /// The most likely next tokens before and after steering (temperature 1), the chosen one
+    /// included; on the plain side before = after.
+    pub top: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub token: u32,
+    pub piece: String,
+    pub before: f32,
+    pub after: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -161,3 +161,48 @@ fn rates_skip_the_first_token_and_empty_runs() {
     assert_eq!(stats.decode_tok_s(), 10.0);
     assert_eq!(GenStats::default().decode_tok_s(), 0.0);
 }
+
+#[test]
+fn every_comparison_message_survives_bincode() {
+    let coefs = BTreeMap::from([("sentiment".to_string(), -1.0)]);
+    let messages = vec![ChatMessage { role: Role::User, content: "Describe your morning.".into() }];
+    round_trip(Request::Compare { id: 1 << 40, messages, sampling: Sampling::default(), coefs });
+    round_trip(Response::CompareStarted {
+        id: 3,
+        concepts: vec!["sentiment".into(), "safety".into()],
+        n_layer: 30,
+        prompt_tokens: 21,
+    });
+    let side = SideToken {
+        token: 42,
+        piece: " héllo\n".into(),
+        // A block without a direction (None) and one with.
+        projections: vec![None, None, Some(-1.5), Some(0.25)],
+        norms: vec![12.0, 250.5],
+        unsteered: Some(vec![None, None, Some(2.5), Some(0.25)]),
+        top: vec![
+            Candidate { token: 42, piece: " héllo\n".into(), before: 0.1, after: 0.6 },
+            Candidate { token: 2, piece: "<|im_end|>".into(), before: 0.3, after: 0.05 },
+        ],
+    };
+    round_trip(Response::CompareStep {
+        id: 3,
+        step: 0,
+        plain: Some(SideToken { unsteered: None, ..side.clone() }),
+        steered: Some(side),
+    });
+    round_trip(Response::CompareStep { id: 3, step: 9, plain: None, steered: None });
+    let stats = GenStats {
+        prompt_tokens: 21,
+        prefilled_tokens: 21,
+        generated_tokens: 30,
+        prefill_ms: 400.0,
+        decode_ms: 3000.0,
+    };
+    round_trip(Response::CompareDone {
+        id: 3,
+        plain: StopReason::EndOfGeneration,
+        steered: StopReason::Stopped,
+        stats,
+    });
+}

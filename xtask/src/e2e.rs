@@ -26,7 +26,7 @@ pub fn engine_in_browser() -> Result<(), String> {
 
 /// The tests of the built app: each script runs even when one before it failed, and a summary
 /// says which passed.
-const SCRIPTS: [&str; 3] = ["chat.mjs", "vectors.mjs", "webgpu_tiny.mjs"];
+const SCRIPTS: [&str; 5] = ["chat.mjs", "vectors.mjs", "webgpu_tiny.mjs", "classroom_ui.mjs", "classroom.mjs"];
 
 /// Build dist/, serve it under /tiller/ (a sub-path, as on a static host) and run every script.
 pub fn app() -> Result<(), String> {

@@ -157,7 +157,10 @@ impl ChatState {
             | Response::BuildProgress { .. }
             | Response::VectorAdded(_)
             | Response::VectorBytes { .. }
-            | Response::VectorFailed { .. } => {}
+            | Response::VectorFailed { .. }
+            | Response::CompareStarted { .. }
+            | Response::CompareStep { .. }
+            | Response::CompareDone { .. } => {}
         }
     }
 

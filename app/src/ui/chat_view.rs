@@ -1,5 +1,5 @@
-//! The chat column: the messages, the prompt box with Send / Stop / Clear, and the speed of the
-//! last reply.
+//! The chat column: the messages, the prompt box with Send / Stop / Clear, the speed of the last
+//! reply, and the conversation's export.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use crate::protocol::Role;
 
 use super::chat::{ChatState, Entry, Outcome};
-use super::format::{stats_text, stop_note};
+use super::export::ExportButtons;
+use super::format::stop_note;
+use super::i18n::use_i18n;
+use super::loader::LoadState;
 use super::settings::SettingsState;
 use super::steering::SteeringState;
 use super::worker_bridge::Bridge;
@@ -15,15 +18,18 @@ use super::worker_bridge::Bridge;
 /// How close to the bottom (px) still counts as following the reply.
 const STICK_PX: i32 = 48;
 
+/// `prompt`: the text being typed, owned by the App so a share link can fill and read it.
 #[component]
 pub fn ChatPanel(
     chat: ChatState,
     settings: SettingsState,
     steering: SteeringState,
+    load: LoadState,
     bridge: Bridge,
     ready: Signal<bool>,
+    prompt: RwSignal<String>,
 ) -> impl IntoView {
-    let prompt = RwSignal::new(String::new());
+    let i18n = use_i18n();
     let generating = move || chat.generating.with(Option::is_some);
     let can_send = move || ready.get() && !generating() && prompt.with(|p| !p.trim().is_empty());
     let send = move || {
@@ -43,18 +49,15 @@ pub fn ChatPanel(
         }
     };
     let placeholder = move || {
-        if ready.get() {
-            "Ask something… (Enter sends, Shift+Enter for a new line)"
-        } else {
-            "Waiting for the model…"
-        }
+        let t = &i18n.t().chat;
+        if ready.get() { t.placeholder_ready } else { t.placeholder_waiting }
     };
 
     view! {
-        <section class="chat" aria-label="Chat">
+        <section class="chat" aria-label=move || i18n.t().chat.region>
             <MessageList chat />
             <div class="composer">
-                <label for="prompt" class="visually-hidden">"Message"</label>
+                <label for="prompt" class="visually-hidden">{move || i18n.t().chat.prompt_label}</label>
                 <textarea
                     id="prompt"
                     data-testid="prompt"
@@ -72,7 +75,7 @@ pub fn ChatPanel(
                         disabled=move || !can_send()
                         on:click=move |_| send()
                     >
-                        "Send"
+                        {move || i18n.t().chat.send}
                     </button>
                     <button
                         type="button"
@@ -80,7 +83,7 @@ pub fn ChatPanel(
                         disabled=move || !generating()
                         on:click=move |_| chat.stop(bridge)
                     >
-                        "Stop"
+                        {move || i18n.t().chat.stop}
                     </button>
                     <button
                         type="button"
@@ -88,7 +91,7 @@ pub fn ChatPanel(
                         disabled=move || chat.entries.with(Vec::is_empty)
                         on:click=move |_| chat.clear(bridge)
                     >
-                        "Clear"
+                        {move || i18n.t().chat.clear}
                     </button>
                     {move || chat.stats.get().map(|stats| view! {
                         <span
@@ -97,10 +100,11 @@ pub fn ChatPanel(
                             data-prefill-tok-s=format!("{:.2}", stats.prefill_tok_s())
                             data-decode-tok-s=format!("{:.2}", stats.decode_tok_s())
                         >
-                            {stats_text(&stats)}
+                            {move || (i18n.t().chat.stats)(&stats)}
                         </span>
                     })}
                 </div>
+                <ExportButtons chat settings steering load />
             </div>
         </section>
     }
@@ -109,6 +113,7 @@ pub fn ChatPanel(
 /// The messages, following the reply as it grows unless the user scrolled up to read.
 #[component]
 fn MessageList(chat: ChatState) -> impl IntoView {
+    let i18n = use_i18n();
     let list = NodeRef::<Div>::new();
     let stick = StoredValue::new(true);
     Effect::new(move |_| {
@@ -126,9 +131,16 @@ fn MessageList(chat: ChatState) -> impl IntoView {
         }
     };
     view! {
-        <div class="messages" node_ref=list on:scroll=on_scroll role="log">
+        <div
+            class="messages"
+            node_ref=list
+            on:scroll=on_scroll
+            role="log"
+            aria-label=move || i18n.t().chat.messages_label
+            tabindex="0"
+        >
             {move || chat.entries.with(Vec::is_empty).then(|| view! {
-                <p class="empty">"Say hello. Then move a steering slider and ask again to see the difference."</p>
+                <p class="empty">{move || i18n.t().chat.empty}</p>
             })}
             <For each=move || chat.entries.get() key=|e| e.key let:entry>
                 <Message entry />
@@ -139,6 +151,7 @@ fn MessageList(chat: ChatState) -> impl IntoView {
 
 #[component]
 fn Message(entry: Entry) -> impl IntoView {
+    let i18n = use_i18n();
     let role = match entry.role {
         Role::User => "user",
         Role::Assistant => "assistant",
@@ -158,10 +171,15 @@ fn Message(entry: Entry) -> impl IntoView {
     // Model output is text: a text node, never parsed as HTML.
     let meta = move || match outcome.get() {
         Outcome::Streaming => None,
-        Outcome::Finished(stop) => stop_note(stop).map(|note| view! { <p class="msg-note">{note}</p> }.into_any()),
-        Outcome::Failed(message) => {
-            Some(view! { <p class="msg-error" role="alert" data-testid="gen-error">{message}</p> }.into_any())
-        }
+        // Whether there is a note does not depend on the language; its words do.
+        Outcome::Finished(stop) => stop_note(&i18n.t_untracked().chat, stop)
+            .map(|_| view! { <p class="msg-note">{move || stop_note(&i18n.t().chat, stop)}</p> }.into_any()),
+        Outcome::Failed(message) => Some(
+            view! {
+                <p class="msg-error" role="alert" data-testid="gen-error">{move || (i18n.t().chat.failed)(&message)}</p>
+            }
+            .into_any(),
+        ),
     };
     view! {
         <div class=format!("msg msg-{role}")>

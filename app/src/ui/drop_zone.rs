@@ -4,6 +4,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use web_sys::DragEvent;
 
+use super::i18n::use_i18n;
 use super::loader::Loader;
 
 /// Listens on the window for dropped files, loads the first one, and shows an overlay while a
@@ -13,6 +14,7 @@ pub fn DropZone(loader: Loader) -> impl IntoView {
     // dragenter/dragleave fire for every child crossed; the depth says when the page is left.
     let depth = StoredValue::new(0i32);
     let dragging = RwSignal::new(false);
+    let i18n = use_i18n();
 
     let handles = [
         window_event_listener(ev::dragenter, move |e: DragEvent| {
@@ -56,7 +58,7 @@ pub fn DropZone(loader: Loader) -> impl IntoView {
         dragging.get().then(|| {
             view! {
                 <div class="drop-overlay" aria-hidden="true">
-                    <p>"Drop a .gguf model file to load it"</p>
+                    <p>{move || i18n.t().model.drop_overlay}</p>
                 </div>
             }
         })

@@ -1,7 +1,9 @@
-//! The words and numbers the UI shows, as plain functions of the protocol's values.
+//! The words and numbers the UI shows, as plain functions of the protocol's values and the
+//! current language's text.
 
-use crate::protocol::{BackendInfo, GenStats, ModelInfo, Phase, StopReason};
+use crate::protocol::{BackendInfo, ModelInfo, Phase, StopReason};
 
+use super::i18n::{ChatText, ModelText};
 use super::loader::LoadStatus;
 
 /// The `data-phase` attribute of the load status (see the UI contract).
@@ -22,22 +24,19 @@ pub fn phase_attr(status: &LoadStatus) -> &'static str {
     }
 }
 
-pub fn status_text(status: &LoadStatus) -> String {
+pub fn status_text(t: &ModelText, status: &LoadStatus) -> String {
     match status {
-        LoadStatus::Idle => "No model loaded. Pick a .gguf file to start.".into(),
-        LoadStatus::Storing { name } => format!("Saving {} in the browser cache…", one_line(name)),
-        LoadStatus::Starting { .. } => "Starting…".into(),
+        LoadStatus::Idle => t.idle.into(),
+        LoadStatus::Storing { name } => (t.storing)(&one_line(name)),
+        LoadStatus::Starting { .. } => t.starting.into(),
         LoadStatus::Loading { phase, done, total } => match phase {
-            Phase::Download => format!("Downloading {}", bytes_of(*done, *total)),
-            Phase::Cache => format!("Reading from the browser cache {}", bytes_of(*done, *total)),
-            Phase::Parse => "Reading the model file…".into(),
-            Phase::Upload => match total {
-                Some(total) => format!("Preparing weights {done} / {total} blocks"),
-                None => format!("Preparing weights {done} blocks"),
-            },
+            Phase::Download => (t.downloading)(&bytes_of(*done, *total)),
+            Phase::Cache => (t.reading_cache)(&bytes_of(*done, *total)),
+            Phase::Parse => t.parsing.into(),
+            Phase::Upload => (t.uploading)(*done, *total),
         },
-        LoadStatus::Ready { load_ms, .. } => format!("Ready · loaded in {:.1} s", load_ms / 1000.0),
-        LoadStatus::Failed => "Loading failed".into(),
+        LoadStatus::Ready { load_ms, .. } => (t.ready)(load_ms / 1000.0),
+        LoadStatus::Failed => t.failed.into(),
     }
 }
 
@@ -62,43 +61,31 @@ pub fn mb(bytes: u64) -> String {
 }
 
 /// "SmolLM2 · 98.4 MB · 30 layers · context 2048 tokens · from cache".
-pub fn model_text(model: &ModelInfo) -> String {
-    let mut text =
-        format!("{} · {} MB · {} layers · context {} tokens", model.name, mb(model.bytes), model.n_layer, model.n_ctx);
+pub fn model_text(t: &ModelText, model: &ModelInfo) -> String {
+    let mut text = (t.info)(&model.name, &mb(model.bytes), model.n_layer, model.n_ctx);
     if model.from_cache {
-        text.push_str(" · from cache");
+        text.push_str(" · ");
+        text.push_str(t.from_cache);
     }
     text
 }
 
 /// "WebGPU · <adapter>" or "CPU (burn-ndarray) · WebGPU unavailable: <reason>".
-pub fn backend_text(backend: &BackendInfo) -> String {
+pub fn backend_text(t: &ModelText, backend: &BackendInfo) -> String {
     match (&backend.adapter, &backend.fallback_reason) {
-        (_, Some(reason)) => format!("{} · WebGPU unavailable: {}", backend.name, one_line(reason)),
+        (_, Some(reason)) => format!("{} · {}", backend.name, (t.webgpu_unavailable)(&one_line(reason))),
         (Some(adapter), None) if !adapter.trim().is_empty() => format!("{} · {}", backend.name, adapter.trim()),
         _ => backend.name.clone(),
     }
 }
 
-/// "12.3 tok/s · 34 tokens · prefill 210 tok/s (18 of 40 prompt tokens run)".
-pub fn stats_text(stats: &GenStats) -> String {
-    let mut text = format!("{:.1} tok/s · {} tokens", stats.decode_tok_s(), stats.generated_tokens);
-    if stats.prefilled_tokens > 0 {
-        text.push_str(&format!(" · prefill {:.0} tok/s", stats.prefill_tok_s()));
-        if stats.prefilled_tokens < stats.prompt_tokens {
-            text.push_str(&format!(" ({} of {} prompt tokens run)", stats.prefilled_tokens, stats.prompt_tokens));
-        }
-    }
-    text
-}
-
 /// What ended a reply, when the user should know; `None` for a natural end.
-pub fn stop_note(stop: StopReason) -> Option<&'static str> {
+pub fn stop_note(t: &ChatText, stop: StopReason) -> Option<&'static str> {
     match stop {
         StopReason::EndOfGeneration => None,
-        StopReason::MaxTokens => Some("Reached the max tokens setting."),
-        StopReason::ContextFull => Some("The context window is full; clear the chat to continue."),
-        StopReason::Stopped => Some("Stopped."),
+        StopReason::MaxTokens => Some(t.stop_max_tokens),
+        StopReason::ContextFull => Some(t.stop_context_full),
+        StopReason::Stopped => Some(t.stop_stopped),
     }
 }
 
@@ -121,11 +108,13 @@ pub fn coef_text(value: f32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::GenStats;
+    use crate::ui::i18n::{EN, ZH};
 
     #[test]
     fn download_progress_in_megabytes() {
         let status = LoadStatus::Loading { phase: Phase::Download, done: 12_345_678, total: Some(98_362_432) };
-        assert_eq!(status_text(&status), "Downloading 12.3 / 98.4 MB");
+        assert_eq!(status_text(&EN.model, &status), "Downloading 12.3 / 98.4 MB");
         assert_eq!(phase_attr(&status), "download");
         assert_eq!(progress_of(&status), Some((12_345_678, 98_362_432)));
     }
@@ -133,27 +122,27 @@ mod tests {
     #[test]
     fn unknown_total_gives_an_indeterminate_bar() {
         let status = LoadStatus::Loading { phase: Phase::Cache, done: 5_000_000, total: None };
-        assert_eq!(status_text(&status), "Reading from the browser cache 5.0 MB");
+        assert_eq!(status_text(&EN.model, &status), "Reading from the browser cache 5.0 MB");
         assert_eq!(progress_of(&status), None);
     }
 
     #[test]
     fn upload_counts_blocks() {
         let status = LoadStatus::Loading { phase: Phase::Upload, done: 3, total: Some(30) };
-        assert_eq!(status_text(&status), "Preparing weights 3 / 30 blocks");
+        assert_eq!(status_text(&EN.model, &status), "Preparing weights 3 / 30 blocks");
         assert_eq!(phase_attr(&status), "upload");
     }
 
     #[test]
     fn backend_names_adapter_or_fallback() {
         let gpu = BackendInfo { name: "WebGPU".into(), adapter: Some("Apple M2".into()), fallback_reason: None };
-        assert_eq!(backend_text(&gpu), "WebGPU · Apple M2");
+        assert_eq!(backend_text(&EN.model, &gpu), "WebGPU · Apple M2");
         let cpu = BackendInfo {
             name: "CPU (burn-ndarray)".into(),
             adapter: None,
             fallback_reason: Some("no adapter\nfound".into()),
         };
-        assert_eq!(backend_text(&cpu), "CPU (burn-ndarray) · WebGPU unavailable: no adapter found");
+        assert_eq!(backend_text(&EN.model, &cpu), "CPU (burn-ndarray) · WebGPU unavailable: no adapter found");
     }
 
     #[test]
@@ -165,7 +154,8 @@ mod tests {
             prefill_ms: 100.0,
             decode_ms: 1000.0,
         };
-        assert_eq!(stats_text(&stats), "10.0 tok/s · 11 tokens · prefill 200 tok/s (20 of 40 prompt tokens run)");
+        assert_eq!((EN.chat.stats)(&stats), "10.0 tok/s · 11 tokens · prefill 200 tok/s (20 of 40 prompt tokens run)");
+        assert!((ZH.chat.stats)(&stats).contains("20 / 40"));
     }
 
     #[test]

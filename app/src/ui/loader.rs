@@ -11,6 +11,7 @@ use super::cache;
 use super::chat::ChatState;
 use super::dom::absolute_url;
 use super::format::one_line;
+use super::i18n::Msg;
 use super::steering::SteeringState;
 use super::url_params::DEFAULT_MODEL;
 use super::worker_bridge::Bridge;
@@ -57,7 +58,7 @@ pub struct LoadState {
     pub status: RwSignal<LoadStatus>,
     /// One line for the user when loading failed, or a picked file could not be used (then an
     /// earlier model may still be loaded).
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<Msg>>,
     /// The model last asked for; reloaded when the backend changes.
     pub source: RwSignal<Option<ModelSource>>,
 }
@@ -85,10 +86,18 @@ impl LoadState {
             }
             Response::LoadFailed { message } => {
                 let message = one_line(message);
-                self.fail(if message.is_empty() { "The model could not be loaded.".into() } else { message }, steering);
+                self.fail(
+                    if message.is_empty() {
+                        Msg::new(|t| t.model.load_failed.into())
+                    } else {
+                        Msg::new(move |t| (t.model.load_failed_with)(&message))
+                    },
+                    steering,
+                );
             }
             Response::Crashed { message } => {
-                self.fail(format!("The engine crashed ({}). Load a model again.", one_line(message)), steering);
+                let message = one_line(message);
+                self.fail(Msg::new(move |t| (t.model.crashed)(&message)), steering);
             }
             Response::Token { .. }
             | Response::Done { .. }
@@ -96,12 +105,15 @@ impl LoadState {
             | Response::BuildProgress { .. }
             | Response::VectorAdded(_)
             | Response::VectorBytes { .. }
-            | Response::VectorFailed { .. } => {}
+            | Response::VectorFailed { .. }
+            | Response::CompareStarted { .. }
+            | Response::CompareStep { .. }
+            | Response::CompareDone { .. } => {}
         }
     }
 
     /// The worker has no model any more.
-    fn fail(&self, message: String, steering: SteeringState) {
+    fn fail(&self, message: Msg, steering: SteeringState) {
         steering.set_vectors(Vec::new(), None);
         self.error.set(Some(message));
         self.status.set(LoadStatus::Failed);
@@ -151,7 +163,7 @@ impl Loader {
     pub fn load_url(&self, url: &str) {
         match absolute_url(url) {
             Ok(url) => self.load(ModelSource::Url { url }),
-            Err(e) => self.show_error(format!("Cannot load the model: {e}")),
+            Err(e) => self.show_error(Msg::new(move |t| (t.model.cannot_load)(&one_line(&e)))),
         }
     }
 
@@ -183,12 +195,15 @@ impl Loader {
     pub fn load_file(&self, file: File) {
         let name = file.name();
         if !name.to_lowercase().ends_with(".gguf") {
-            self.show_error(format!("{} is not a .gguf model file.", one_line(&name)));
+            self.show_error(Msg::new(move |t| (t.model.not_gguf)(&one_line(&name))));
             return;
         }
         let key = match cache::user_model_key(&name) {
             Ok(key) => key,
-            Err(e) => return self.show_error(format!("Cannot use {name}: {e}")),
+            Err(e) => {
+                let name = one_line(&name);
+                return self.show_error(Msg::new(move |t| (t.model.cannot_use)(&name, &one_line(&e))));
+            }
         };
         self.state.error.set(None);
         // Not ready from here on: the page is loading another model.
@@ -203,14 +218,15 @@ impl Loader {
                     if matches!(this.state.status.get_untracked(), LoadStatus::Storing { .. }) {
                         this.state.status.set(previous);
                     }
-                    this.show_error(format!("Could not store {name} in the browser cache: {e}"));
+                    let name = one_line(&name);
+                    this.show_error(Msg::new(move |t| (t.model.cannot_store)(&name, &one_line(&e))));
                 }
             }
         });
     }
 
-    /// Shows a problem the UI found itself; the loaded model, if any, stays.
-    pub fn show_error(&self, message: String) {
-        self.state.error.set(Some(one_line(&message)));
+    /// Shows a problem the UI found itself (already on one line); the loaded model, if any, stays.
+    pub fn show_error(&self, message: Msg) {
+        self.state.error.set(Some(message));
     }
 }

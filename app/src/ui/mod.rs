@@ -4,14 +4,26 @@
 mod cache;
 mod chat;
 mod chat_view;
+mod compare;
+mod compare_view;
 mod dom;
 mod drop_zone;
+mod explain;
+mod export;
 mod format;
+mod heatmap;
+pub mod i18n;
+mod inside_view;
 mod loader;
 mod model_panel;
 mod offline;
+mod presets;
 mod settings;
+mod share_link;
+mod shift_bars;
 mod steering;
+mod tabs;
+mod theme;
 mod url_params;
 mod user_vectors;
 mod vector_tools;
@@ -23,11 +35,20 @@ use crate::protocol::Response;
 
 use chat::ChatState;
 use chat_view::ChatPanel;
+use compare::CompareState;
+use compare_view::ComparePanel;
 use drop_zone::DropZone;
+use explain::ExplainPanel;
+use i18n::{I18n, Lang, Msg};
+use inside_view::InsidePanel;
 use loader::{LoadState, Loader};
 use model_panel::{BackendBadge, ModelPanel};
+use presets::Presets;
 use settings::{SettingsPanel, SettingsState};
+use share_link::ShareLink;
 use steering::{SteeringPanel, SteeringState};
+use tabs::{Tabs, ViewTab};
+use theme::ThemeSwitch;
 use url_params::{ModelParam, UrlParams};
 use worker_bridge::Bridge;
 
@@ -37,9 +58,18 @@ pub use worker_bridge::EngineBridge;
 #[component]
 pub fn App() -> impl IntoView {
     let params = UrlParams::from_location();
+    let i18n = I18n::new(initial_lang(&params));
+    provide_context(i18n);
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", i18n.lang.get().code());
+        }
+    });
+    let view_tab = RwSignal::new(params.view.unwrap_or(ViewTab::Chat));
     let settings = SettingsState::new(&params);
     let chat = ChatState::new();
     let steering = SteeringState::new();
+    let compare = CompareState::new(params.prompt.clone());
 
     let load = LoadState::new();
     // Each state takes the responses about it and ignores the others.
@@ -47,6 +77,7 @@ pub fn App() -> impl IntoView {
         load.apply(&response, steering);
         chat.apply(&response);
         steering.apply(&response);
+        compare.apply(&response);
     });
     let loader = Loader::new(load, bridge, settings.backend, chat, steering);
 
@@ -64,33 +95,112 @@ pub fn App() -> impl IntoView {
             _ => None,
         })
     });
-    let warnings = params.warnings;
+    // Notices about the page address: those found now, and those about coefficients once the
+    // model's vectors are known.
+    let notices = RwSignal::new(params.warnings.iter().cloned().map(|w| w.into_msg()).collect::<Vec<Msg>>());
+    share_link::apply_url_coefs(params.coefs.clone(), steering, notices);
+    let draft = RwSignal::new(params.prompt.clone().unwrap_or_default());
+    let presets = Presets::load();
 
     view! {
         <div class="app">
+            <a class="skip-link" href="#main">{move || i18n.t().app.skip_to_main}</a>
             <header class="top">
                 <div class="brand">
                     <h1>"Tiller"</h1>
-                    <span class="tagline">"A small language model in your browser, steerable"</span>
+                    <span class="tagline">{move || i18n.t().app.tagline}</span>
                 </div>
-                <BackendBadge loader />
+                <div class="header-tools">
+                    <ShareLink steering settings chat prompt=draft compare_prompt=compare.prompt view_tab />
+                    <LanguageSwitch i18n />
+                    <ThemeSwitch />
+                    <BackendBadge loader />
+                </div>
             </header>
-            {(!warnings.is_empty()).then(|| view! {
-                <ul class="notices" role="status">
-                    {warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+            <Tabs current=view_tab />
+            {move || notices.with(|n| !n.is_empty()).then(|| view! {
+                <ul class="notices" role="status" aria-label=move || i18n.t().settings.notices_label>
+                    {move || notices.get().into_iter().map(|w| view! { <li>{move || w.render(i18n.t())}</li> }).collect_view()}
                 </ul>
             })}
-            <main class="layout">
+            <main class="layout" id="main" tabindex="-1">
                 <div class="main-col">
                     <ModelPanel loader />
-                    <ChatPanel chat settings steering bridge ready />
+                    <ViewPanel tab=ViewTab::Chat current=view_tab>
+                        <ChatPanel chat settings steering load bridge ready prompt=draft />
+                    </ViewPanel>
+                    <ViewPanel tab=ViewTab::Compare current=view_tab>
+                        <ComparePanel compare settings steering bridge ready view_tab />
+                    </ViewPanel>
+                    <ViewPanel tab=ViewTab::Inside current=view_tab>
+                        <InsidePanel compare steering view_tab />
+                    </ViewPanel>
+                    <ViewPanel tab=ViewTab::Learn current=view_tab>
+                        <ExplainPanel />
+                    </ViewPanel>
                 </div>
                 <aside class="side">
-                    <SteeringPanel steering bridge generating ready n_layer />
+                    <SteeringPanel steering bridge generating ready n_layer presets />
                     <SettingsPanel settings loader />
                 </aside>
             </main>
             <DropZone loader />
         </div>
+    }
+}
+
+/// One view's panel; every view stays mounted (a comparison keeps streaming while another view is
+/// shown) and only the current one is visible.
+#[component]
+fn ViewPanel(tab: ViewTab, current: RwSignal<ViewTab>, children: Children) -> impl IntoView {
+    view! {
+        <div
+            role="tabpanel"
+            id=tab.panel_id()
+            aria-labelledby=tab.tab_id()
+            class="view"
+            hidden=move || current.get() != tab
+        >
+            {children()}
+        </div>
+    }
+}
+
+#[component]
+fn LanguageSwitch(i18n: I18n) -> impl IntoView {
+    let on_change = move |ev: leptos::ev::Event| {
+        if let Some(lang) = Lang::parse(&event_target_value(&ev)) {
+            i18n.lang.set(lang);
+            remember_lang(lang);
+        }
+    };
+    view! {
+        <label class="lang-switch">
+            <span class="visually-hidden">{move || i18n.t().app.language}</span>
+            <select data-testid="language" on:change=on_change prop:value=move || i18n.lang.get().code()>
+                {Lang::ALL
+                    .into_iter()
+                    .map(|l| view! { <option value=l.code() lang=l.code()>{l.name()}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+const LANG_KEY: &str = "tiller.lang";
+
+/// `?lang=`, else the last choice on this device, else the browser's language, else English.
+fn initial_lang(params: &UrlParams) -> Lang {
+    let stored = || window().local_storage().ok().flatten().and_then(|s| s.get_item(LANG_KEY).ok().flatten());
+    params
+        .lang
+        .or_else(|| stored().and_then(|s| Lang::parse(&s)))
+        .or_else(|| window().navigator().language().and_then(|l| Lang::parse(&l)))
+        .unwrap_or(Lang::En)
+}
+
+fn remember_lang(lang: Lang) {
+    if let Ok(Some(storage)) = window().local_storage() {
+        let _ = storage.set_item(LANG_KEY, lang.code());
     }
 }

@@ -6,10 +6,12 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
 use super::format::{backend_text, model_text, phase_attr, progress_of, status_text};
+use super::i18n::use_i18n;
 use super::loader::{LoadStatus, Loader};
 
 #[component]
 pub fn ModelPanel(loader: Loader) -> impl IntoView {
+    let i18n = use_i18n();
     let status = loader.state.status;
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
@@ -33,14 +35,17 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
     };
     let model_info = move || {
         status.with(|s| match s {
-            LoadStatus::Ready { model, .. } => Some(view! { <p class="model-info">{model_text(model)}</p> }),
+            LoadStatus::Ready { model, .. } => {
+                let model = model.clone();
+                Some(view! { <p class="model-info">{move || model_text(&i18n.t().model, &model)}</p> })
+            }
             _ => None,
         })
     };
     let error = move || {
         loader.state.error.get().map(|message| {
             view! {
-                <p class="load-error" role="alert" data-testid="load-error">{message}</p>
+                <p class="load-error" role="alert" data-testid="load-error">{move || message.render(i18n.t())}</p>
             }
         })
     };
@@ -48,10 +53,10 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
     let show_default = move || !loader.is_default_source() && !status.with(LoadStatus::is_loading);
 
     view! {
-        <section class="model" aria-label="Model">
+        <section class="model" aria-label=move || i18n.t().model.region>
             <div class="status-row">
                 <span class="load-status" data-testid="load-status" data-phase=move || status.with(phase_attr)>
-                    {move || status.with(status_text)}
+                    {move || status.with(|s| status_text(&i18n.t().model, s))}
                 </span>
                 {progress}
             </div>
@@ -59,7 +64,7 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
             {error}
             <div class="model-actions">
                 <label class="button file-button">
-                    "Use your own model"
+                    {move || i18n.t().model.use_own}
                     <input
                         type="file"
                         accept=".gguf"
@@ -69,12 +74,14 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
                     />
                 </label>
                 {move || show_retry().then(|| view! {
-                    <button type="button" on:click=move |_| loader.reload()>"Retry"</button>
+                    <button type="button" on:click=move |_| loader.reload()>{move || i18n.t().model.retry}</button>
                 })}
                 {move || show_default().then(|| view! {
-                    <button type="button" on:click=move |_| loader.load_default()>"Load the default model"</button>
+                    <button type="button" on:click=move |_| loader.load_default()>
+                        {move || i18n.t().model.load_default}
+                    </button>
                 })}
-                <span class="hint">"…or drop a .gguf file anywhere on the page."</span>
+                <span class="hint">{move || i18n.t().model.drop_hint}</span>
             </div>
         </section>
     }
@@ -83,13 +90,15 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
 /// The backend in use, for the header.
 #[component]
 pub fn BackendBadge(loader: Loader) -> impl IntoView {
+    let i18n = use_i18n();
     let text = move || {
+        let t = &i18n.t().model;
         loader.state.status.with(|s| match s {
-            LoadStatus::Ready { backend, .. } => backend_text(backend),
+            LoadStatus::Ready { backend, .. } => backend_text(t, backend),
             LoadStatus::Storing { .. } | LoadStatus::Starting { .. } | LoadStatus::Loading { .. } => {
-                "Starting the engine…".into()
+                t.badge_starting.into()
             }
-            LoadStatus::Idle | LoadStatus::Failed => "No model loaded".into(),
+            LoadStatus::Idle | LoadStatus::Failed => t.badge_none.into(),
         })
     };
     let class = move || {
@@ -100,6 +109,6 @@ pub fn BackendBadge(loader: Loader) -> impl IntoView {
         })
     };
     view! {
-        <span class=class data-testid="backend" title="The engine's compute backend">{text}</span>
+        <span class=class data-testid="backend" title=move || i18n.t().model.badge_title>{text}</span>
     }
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::protocol::{BackendChoice, Sampling};
 
+use super::i18n::{Msg, SettingsText, use_i18n};
 use super::loader::Loader;
 use super::url_params::UrlParams;
 
@@ -43,26 +44,46 @@ impl SettingsState {
     }
 }
 
-pub fn parse_temperature(s: &str) -> Result<f32, String> {
-    parse_f32_in(s, 0.0, 5.0).ok_or_else(|| "temperature must be a number from 0 to 5 (0 is greedy)".into())
+/// Which setting a typed or URL value failed; [`Invalid::text`] says what it must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    Temperature,
+    TopP,
+    MaxTokens,
+    Seed,
 }
 
-pub fn parse_top_p(s: &str) -> Result<f32, String> {
+impl Invalid {
+    pub fn text(self, t: &SettingsText) -> &'static str {
+        match self {
+            Self::Temperature => t.invalid_temperature,
+            Self::TopP => t.invalid_top_p,
+            Self::MaxTokens => t.invalid_max_tokens,
+            Self::Seed => t.invalid_seed,
+        }
+    }
+}
+
+pub fn parse_temperature(s: &str) -> Result<f32, Invalid> {
+    parse_f32_in(s, 0.0, 5.0).ok_or(Invalid::Temperature)
+}
+
+pub fn parse_top_p(s: &str) -> Result<f32, Invalid> {
     match parse_f32_in(s, 0.0, 1.0) {
         Some(p) if p > 0.0 => Ok(p),
-        _ => Err("top-p must be a number above 0 and at most 1".into()),
+        _ => Err(Invalid::TopP),
     }
 }
 
-pub fn parse_max_tokens(s: &str) -> Result<u32, String> {
+pub fn parse_max_tokens(s: &str) -> Result<u32, Invalid> {
     match s.trim().parse::<u32>() {
         Ok(n) if (1..=32_768).contains(&n) => Ok(n),
-        _ => Err("max tokens must be a whole number from 1 to 32768".into()),
+        _ => Err(Invalid::MaxTokens),
     }
 }
 
-pub fn parse_seed(s: &str) -> Result<u64, String> {
-    s.trim().parse::<u64>().map_err(|_| "seed must be a whole number from 0".into())
+pub fn parse_seed(s: &str) -> Result<u64, Invalid> {
+    s.trim().parse::<u64>().map_err(|_| Invalid::Seed)
 }
 
 fn parse_f32_in(s: &str, min: f32, max: f32) -> Option<f32> {
@@ -71,41 +92,43 @@ fn parse_f32_in(s: &str, min: f32, max: f32) -> Option<f32> {
 
 #[component]
 pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
-    let backends = [
-        (BackendChoice::Auto, "Auto (WebGPU when available)"),
-        (BackendChoice::WebGpu, "WebGPU"),
-        (BackendChoice::Ndarray, "CPU (burn-ndarray)"),
-        (BackendChoice::Flex, "CPU (burn-flex)"),
+    let i18n = use_i18n();
+    let backends: [(BackendChoice, fn(&SettingsText) -> &'static str); 4] = [
+        (BackendChoice::Auto, |t| t.backend_auto),
+        (BackendChoice::WebGpu, |t| t.backend_webgpu),
+        (BackendChoice::Ndarray, |t| t.backend_ndarray),
+        (BackendChoice::Flex, |t| t.backend_flex),
     ];
     let on_backend = move |ev: leptos::ev::Event| match BackendChoice::parse(&event_target_value(&ev)) {
         Some(choice) => loader.set_backend(choice),
-        None => loader.show_error("Unknown backend in the settings menu.".into()),
+        None => loader.show_error(Msg::new(|t| t.model.unknown_backend.into())),
     };
     let temperature = number_field(
-        Field { label: "Temperature", testid: "temperature", step: "0.1", min: "0", max: Some("5") },
+        Field { label: |t| t.temperature, testid: "temperature", step: "0.1", min: "0", max: Some("5") },
         settings.temperature.get_untracked().to_string(),
         move |s| parse_temperature(s).map(|v| settings.temperature.set(v)),
     );
     let top_p = number_field(
-        Field { label: "Top-p", testid: "top-p", step: "0.05", min: "0.05", max: Some("1") },
+        Field { label: |t| t.top_p, testid: "top-p", step: "0.05", min: "0.05", max: Some("1") },
         settings.top_p.get_untracked().to_string(),
         move |s| parse_top_p(s).map(|v| settings.top_p.set(v)),
     );
     let max_tokens = number_field(
-        Field { label: "Max tokens", testid: "max-tokens", step: "1", min: "1", max: Some("32768") },
+        Field { label: |t| t.max_tokens, testid: "max-tokens", step: "1", min: "1", max: Some("32768") },
         settings.max_tokens.get_untracked().to_string(),
         move |s| parse_max_tokens(s).map(|v| settings.max_tokens.set(v)),
     );
     let seed = number_field(
-        Field { label: "Seed", testid: "seed", step: "1", min: "0", max: None },
+        Field { label: |t| t.seed, testid: "seed", step: "1", min: "0", max: None },
         settings.seed.get_untracked().to_string(),
         move |s| parse_seed(s).map(|v| settings.seed.set(v)),
     );
+    let t = move || &i18n.t().settings;
     view! {
         <section class="panel settings" aria-labelledby="settings-title">
-            <h2 id="settings-title">"Settings"</h2>
+            <h2 id="settings-title">{move || t().title}</h2>
             <div class="field">
-                <label for="system-prompt">"System prompt"</label>
+                <label for="system-prompt">{move || t().system_prompt}</label>
                 <textarea
                     id="system-prompt"
                     data-testid="system-prompt"
@@ -113,7 +136,7 @@ pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
                     prop:value=move || settings.system_prompt.get()
                     on:input=move |ev| settings.system_prompt.set(event_target_value(&ev))
                 ></textarea>
-                <p class="field-hint">"Sent first in every conversation; leave empty for none."</p>
+                <p class="field-hint">{move || t().system_hint}</p>
             </div>
             <div class="field-grid">
                 {temperature}
@@ -122,20 +145,20 @@ pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
                 {seed}
             </div>
             <div class="field">
-                <label for="backend-select">"Backend"</label>
+                <label for="backend-select">{move || t().backend}</label>
                 <select id="backend-select" data-testid="backend-select" on:change=on_backend>
                     {backends
                         .into_iter()
                         .map(|(choice, label)| {
                             view! {
                                 <option value=choice.as_str() selected=move || settings.backend.get() == choice>
-                                    {label}
+                                    {move || label(t())}
                                 </option>
                             }
                         })
                         .collect_view()}
                 </select>
-                <p class="field-hint">"Changing it reloads the model."</p>
+                <p class="field-hint">{move || t().backend_hint}</p>
             </div>
         </section>
     }
@@ -143,7 +166,7 @@ pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
 
 /// What a number input looks like; the browser's range hints, the parsers the real checks.
 struct Field {
-    label: &'static str,
+    label: fn(&SettingsText) -> &'static str,
     testid: &'static str,
     step: &'static str,
     min: &'static str,
@@ -155,13 +178,14 @@ struct Field {
 fn number_field(
     Field { label, testid, step, min, max }: Field,
     initial: String,
-    apply: impl Fn(&str) -> Result<(), String> + 'static,
+    apply: impl Fn(&str) -> Result<(), Invalid> + 'static,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
+    let i18n = use_i18n();
+    let error = RwSignal::new(None::<Invalid>);
     let id = format!("setting-{testid}");
     view! {
         <div class="field">
-            <label for=id.clone()>{label}</label>
+            <label for=id.clone()>{move || label(&i18n.t().settings)}</label>
             <input
                 type="number"
                 id=id
@@ -173,7 +197,7 @@ fn number_field(
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 on:input=move |ev| error.set(apply(&event_target_value(&ev)).err())
             />
-            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{move || e.text(&i18n.t().settings)}</p> })}
         </div>
     }
 }

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use crate::protocol::{Coefs, Request, Response, VectorInfo};
 
 use super::dom::download;
-use super::format::coef_text;
+use super::format::{coef_text, one_line};
+use super::i18n::{Msg, SteeringText, use_i18n};
+use super::presets::{Presets, PresetsPanel};
 use super::user_vectors::VectorWork;
 use super::vector_tools::{BuildVector, ImportVector};
 use super::worker_bridge::Bridge;
@@ -16,12 +18,26 @@ use super::worker_bridge::Bridge;
 /// How often moving a slider during a reply updates the worker.
 const PUSH_EVERY: Duration = Duration::from_millis(100);
 
-/// The concepts the project plans vectors for, shown disabled while the model has none.
-const PLANNED: [(&str, &str, &str, &str, f32, f32); 3] = [
-    ("sentiment", "Sentiment", "negative", "positive", -1.0, 1.0),
-    ("formality", "Formality", "casual", "formal", -1.0, 1.0),
-    ("safety", "Safety strength", "off", "strong", 0.0, 1.0),
-];
+/// The concepts the project plans vectors for, shown disabled while the model has none: (id,
+/// min, max); their words are in [`SteeringText::concepts`].
+const PLANNED: [(&str, f32, f32); 3] = [("sentiment", -1.0, 1.0), ("formality", -1.0, 1.0), ("safety", 0.0, 1.0)];
+
+/// A vector's label, ends and note in the current language: the built-in concepts' by id, a
+/// user's vector's as it was named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Words {
+    pub label: String,
+    pub low: String,
+    pub high: String,
+    pub note: String,
+}
+
+pub fn words(t: &SteeringText, v: &VectorInfo) -> Words {
+    match t.concept(&v.id) {
+        Some(c) => Words { label: c.label.into(), low: c.low.into(), high: c.high.into(), note: c.note.into() },
+        None => Words { label: v.label.clone(), low: v.low.clone(), high: v.high.clone(), note: v.note.clone() },
+    }
+}
 
 #[derive(Clone, Copy)]
 pub struct SteeringState {
@@ -53,7 +69,8 @@ impl SteeringState {
         if let Some((id, bytes)) = self.work.apply(response, self.vectors)
             && let Err(e) = download(&format!("{id}.gguf"), &bytes, "application/octet-stream")
         {
-            self.work.export_error.set(Some(format!("{id}.gguf could not be saved: {e}")));
+            let e = one_line(&e);
+            self.work.export_error.set(Some(Msg::new(move |t| (t.vectors.save_failed)(&id, &e))));
         }
     }
 
@@ -84,7 +101,7 @@ impl SteeringState {
         })
     }
 
-    fn value(&self, id: &str) -> f32 {
+    pub fn value(&self, id: &str) -> f32 {
         self.coefs.with(|c| c.get(id).copied().unwrap_or(0.0))
     }
 
@@ -93,6 +110,24 @@ impl SteeringState {
         self.coefs.update(|c| {
             c.insert(id.to_string(), value);
         });
+        self.push_soon(bridge, generating);
+    }
+
+    /// Sets several coefficients at once (a preset), each within its vector's range.
+    pub fn set_all(&self, values: &Coefs, bridge: Bridge, generating: Signal<bool>) {
+        self.vectors.with_untracked(|vectors| {
+            self.coefs.update(|c| {
+                for v in vectors {
+                    if let Some(x) = values.get(&v.id) {
+                        c.insert(v.id.clone(), x.clamp(v.min, v.max));
+                    }
+                }
+            })
+        });
+        self.push_soon(bridge, generating);
+    }
+
+    fn push_soon(&self, bridge: Bridge, generating: Signal<bool>) {
         if generating.get_untracked() && !self.push_pending.get_value() {
             self.push_pending.set_value(true);
             let this = *self;
@@ -117,40 +152,42 @@ pub fn SteeringPanel(
     generating: Signal<bool>,
     ready: Signal<bool>,
     n_layer: Signal<Option<u32>>,
+    presets: Presets,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     // Only the list of vectors rebuilds the sliders; each value updates in place, so a slider
     // being dragged is never replaced.
     let sliders = move || {
         let vectors = steering.vectors.get();
         if vectors.is_empty() {
-            PLANNED.iter().map(|p| planned_slider(*p).into_any()).collect_view().into_any()
+            PLANNED.iter().map(|&(id, min, max)| planned_slider(id, min, max).into_any()).collect_view().into_any()
         } else {
             vectors.into_iter().map(|v| slider(v, steering, bridge, generating).into_any()).collect_view().into_any()
         }
     };
     let note = move || {
         let vectors = steering.vectors.get();
+        let t = &i18n.t().steering;
         if vectors.is_empty() {
             view! {
                 <p>
-                    "No steering vector is loaded for this model, so these controls are off. "
-                    "Vectors come from "<code>"vectors/manifest.json"</code>" and are attached when they fit the model."
+                    {t.none_loaded}
+                    {t.none_source.0}<code>"vectors/manifest.json"</code>{t.none_source.1}
                 </p>
-                {move || steering.why_none.get().map(|why| view! { <p class="why-none">{why}</p> })}
+                {move || steering.why_none.get().map(|why| view! {
+                    <p class="why-none">{move || (i18n.t().steering.why_none)(&why)}</p>
+                })}
             }
             .into_any()
         } else {
             view! {
-                <p>
-                    "Each slider adds a direction in the model's hidden state (a steering vector), "
-                    "scaled by its value, at every new token. Vectors built or imported here last "
-                    "until another model is loaded."
-                </p>
+                <p>{t.intro}</p>
                 <ul>
                     {vectors
                         .into_iter()
-                        .map(|v| view! {
-                            <li><strong>{v.label}</strong>" (layers "{v.layers.0}"–"{v.layers.1}"): "{v.note}</li>
+                        .map(|v| {
+                            let w = words(t, &v);
+                            view! { <li><strong>{w.label}</strong>{(t.layers)(v.layers.0, v.layers.1)}{w.note}</li> }
                         })
                         .collect_view()}
                 </ul>
@@ -160,14 +197,15 @@ pub fn SteeringPanel(
     };
     view! {
         <section class="panel steering" aria-labelledby="steering-title">
-            <h2 id="steering-title">"Steering"</h2>
+            <h2 id="steering-title">{move || i18n.t().steering.title}</h2>
             <div class="sliders">{sliders}</div>
             {move || steering.work.export_error.get().map(|e| view! {
-                <p class="field-error" role="alert" data-testid="export-error">{e}</p>
+                <p class="field-error" role="alert" data-testid="export-error">{move || e.render(i18n.t())}</p>
             })}
             <p class="live-hint" aria-live="polite">
-                {move || generating.get().then_some("Changes apply from the next token.")}
+                {move || generating.get().then(|| i18n.t().steering.live_hint)}
             </p>
+            <PresetsPanel presets steering bridge generating />
             <ImportVector steering bridge ready />
             <BuildVector steering bridge ready n_layer />
             <div class="steering-note" data-testid="steering-note">{note}</div>
@@ -176,24 +214,30 @@ pub fn SteeringPanel(
 }
 
 fn slider(v: VectorInfo, steering: SteeringState, bridge: Bridge, generating: Signal<bool>) -> impl IntoView {
+    let i18n = use_i18n();
     let id = v.id.clone();
+    // Built-in concepts are worded in the page's language; the user's vectors keep their names.
+    let words = {
+        let v = v.clone();
+        Signal::derive(move || words(&i18n.t().steering, &v))
+    };
     let input_id = format!("steer-{id}");
     let value = {
         let id = id.clone();
         Signal::derive(move || steering.value(&id))
     };
-    let (low, high) = (v.low.clone(), v.high.clone());
     let (min, max) = (v.min, v.max);
     let valuetext = move || {
         let x = value.get();
+        let w = words.get();
         let side = if x < 0.0 {
-            format!(", toward {low}")
+            Some(w.low.as_str())
         } else if x > 0.0 {
-            format!(", toward {high}")
+            Some(w.high.as_str())
         } else {
-            String::new()
+            None
         };
-        format!("{}{side}", coef_text(x))
+        (i18n.t().steering.valuetext)(&coef_text(x), side)
     };
     let on_input = {
         let id = id.clone();
@@ -215,16 +259,16 @@ fn slider(v: VectorInfo, steering: SteeringState, bridge: Bridge, generating: Si
     view! {
         <div class="steer">
             <div class="steer-head">
-                <label for=input_id.clone()>{v.label.clone()}</label>
+                <label for=input_id.clone()>{move || words.get().label}</label>
                 <output data-testid=format!("value-{id}") for=input_id.clone()>{move || coef_text(value.get())}</output>
                 <button
                     type="button"
                     class="small"
                     data-testid=format!("reset-{id}")
-                    aria-label=format!("Reset {}", v.label)
+                    aria-label=move || (i18n.t().steering.reset_label)(&words.get().label)
                     on:click=on_reset
                 >
-                    "Reset"
+                    {move || i18n.t().steering.reset}
                 </button>
             </div>
             <input
@@ -239,34 +283,36 @@ fn slider(v: VectorInfo, steering: SteeringState, bridge: Bridge, generating: Si
                 on:input=on_input
             />
             <div class="steer-ends" aria-hidden="true">
-                <span>{v.low}</span>
-                <span>{v.high}</span>
+                <span>{move || words.get().low}</span>
+                <span>{move || words.get().high}</span>
             </div>
             <button
                 type="button"
                 class="link"
                 data-testid=format!("download-{id}")
-                title="A llama.cpp control-vector file (use it with llama.cpp's --control-vector)"
-                aria-label=format!("Download {} as .gguf", v.label)
+                title=move || i18n.t().steering.download_title
+                aria-label=move || (i18n.t().steering.download_label)(&words.get().label)
                 on:click=on_download
             >
-                "Download .gguf"
+                {move || i18n.t().steering.download}
             </button>
         </div>
     }
 }
 
 /// A concept without a vector: visibly there, never pretending to act.
-fn planned_slider(
-    (id, label, low, high, min, max): (&'static str, &'static str, &str, &str, f32, f32),
-) -> impl IntoView {
+fn planned_slider(id: &'static str, min: f32, max: f32) -> impl IntoView {
+    let i18n = use_i18n();
+    let concept = move || i18n.t().steering.concept(id);
     let input_id = format!("steer-{id}");
     view! {
         <div class="steer planned">
             <div class="steer-head">
-                <label for=input_id.clone()>{label}</label>
+                <label for=input_id.clone()>{move || concept().map(|c| c.label)}</label>
                 <output data-testid=format!("value-{id}") for=input_id.clone()>"0.00"</output>
-                <button type="button" class="small" data-testid=format!("reset-{id}") disabled=true>"Reset"</button>
+                <button type="button" class="small" data-testid=format!("reset-{id}") disabled=true>
+                    {move || i18n.t().steering.reset}
+                </button>
             </div>
             <input
                 type="range"
@@ -277,11 +323,11 @@ fn planned_slider(
                 step="0.05"
                 value="0"
                 disabled=true
-                aria-valuetext="off: no vector loaded"
+                aria-valuetext=move || i18n.t().steering.planned_valuetext
             />
             <div class="steer-ends" aria-hidden="true">
-                <span>{low.to_string()}</span>
-                <span>{high.to_string()}</span>
+                <span>{move || concept().map(|c| c.low)}</span>
+                <span>{move || concept().map(|c| c.high)}</span>
             </div>
         </div>
     }
@@ -302,6 +348,27 @@ mod tests {
             strength: 4.0,
             layers: (10, 20),
             note: "test".into(),
+        }
+    }
+
+    #[test]
+    fn english_concept_words_match_the_manifest() {
+        let manifest: serde_json::Value =
+            serde_json::from_str(include_str!("../../../public/vectors/manifest.json")).unwrap();
+        let vectors = manifest["vectors"].as_array().unwrap();
+        assert_eq!(vectors.len(), crate::ui::i18n::EN.steering.concepts.len());
+        for v in vectors {
+            let c = crate::ui::i18n::EN.steering.concept(v["id"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                (c.label, c.low, c.high, c.note),
+                (
+                    v["label"].as_str().unwrap(),
+                    v["low"].as_str().unwrap(),
+                    v["high"].as_str().unwrap(),
+                    v["note"].as_str().unwrap(),
+                )
+            );
+            assert!(crate::ui::i18n::ZH.steering.concept(&v["id"].as_str().unwrap()).is_some());
         }
     }
 

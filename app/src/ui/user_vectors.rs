@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::protocol::{BuildMethod, PairSource, Request, Response, TypedPair, VectorInfo};
 
 use super::format::one_line;
+use super::i18n::{Block, Msg, PairPart};
 use super::worker_bridge::Bridge;
 
 /// Larger files are refused before they are read: control vectors are a few MB at most (8192
@@ -15,11 +16,11 @@ use super::worker_bridge::Bridge;
 pub const MAX_IMPORT_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// The built-in pair sets, served beside the page (index.html copies data/concepts/ to
-/// concepts/): (value, label, path).
-pub const DATASETS: [(&str, &str, &str); 3] = [
-    ("sentiment", "Sentiment pairs (built in, 266)", "concepts/sentiment.jsonl"),
-    ("formality", "Formality pairs (built in, 260)", "concepts/formality.jsonl"),
-    ("safety", "Safety pairs (built in, 247)", "concepts/safety.jsonl"),
+/// concepts/): (value, path). Their labels are `VectorsText::datasets`, in this order.
+pub const DATASETS: [(&str, &str); 3] = [
+    ("sentiment", "concepts/sentiment.jsonl"),
+    ("formality", "concepts/formality.jsonl"),
+    ("safety", "concepts/safety.jsonl"),
 ];
 
 /// The layer range a build starts from when the sentiment vector is not loaded: the built-in
@@ -42,14 +43,14 @@ pub struct BuildRun {
 pub struct VectorWork {
     pub build: RwSignal<Option<BuildRun>>,
     /// One line about the last build: how it failed, or that it worked.
-    pub build_error: RwSignal<Option<String>>,
-    pub build_done: RwSignal<Option<String>>,
+    pub build_error: RwSignal<Option<Msg>>,
+    pub build_done: RwSignal<Option<Msg>>,
     /// The id of the import in flight.
     pub importing: RwSignal<Option<String>>,
-    pub import_error: RwSignal<Option<String>>,
-    pub import_done: RwSignal<Option<String>>,
+    pub import_error: RwSignal<Option<Msg>>,
+    pub import_done: RwSignal<Option<Msg>>,
     /// Why the last download failed.
-    pub export_error: RwSignal<Option<String>>,
+    pub export_error: RwSignal<Option<Msg>>,
     /// Ids whose bytes were asked for: only those become downloads.
     exports: StoredValue<BTreeSet<String>>,
 }
@@ -86,13 +87,18 @@ impl VectorWork {
                         vs.push(info.clone());
                     }
                 });
+                let label = one_line(&info.label);
+                let added = move || {
+                    let label = label.clone();
+                    Some(Msg::new(move |t| (t.vectors.added)(&label)))
+                };
                 if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| run.id == info.id)) {
                     self.build.set(None);
-                    self.build_done.set(Some(format!("Added the slider “{}”.", one_line(&info.label))));
+                    self.build_done.set(added());
                 }
                 if self.importing.with_untracked(|i| i.as_ref() == Some(&info.id)) {
                     self.importing.set(None);
-                    self.import_done.set(Some(format!("Added the slider “{}”.", one_line(&info.label))));
+                    self.import_done.set(added());
                 }
             }
             Response::VectorBytes { id, bytes } => {
@@ -103,25 +109,29 @@ impl VectorWork {
                 }
             }
             Response::VectorFailed { id, error } => {
+                // The worker's detail stays as it came (English), after a translated lead-in.
                 let line = one_line(error);
-                let line = if line.is_empty() { "it failed".to_string() } else { line };
+                let detail = move |t: &'static crate::ui::i18n::Text| {
+                    if line.is_empty() { t.vectors.it_failed.to_string() } else { line.clone() }
+                };
                 let mut exporting = false;
                 self.exports.update_value(|e| exporting = e.remove(id));
                 if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| &run.id == id)) {
                     self.build.set(None);
-                    self.build_error.set(Some(format!("The vector could not be built: {line}")));
+                    self.build_error.set(Some(Msg::new(move |t| (t.vectors.build_failed)(&detail(t)))));
                 } else if self.importing.with_untracked(|i| i.as_ref() == Some(id)) {
                     self.importing.set(None);
-                    self.import_error.set(Some(format!("The vector could not be imported: {line}")));
+                    self.import_error.set(Some(Msg::new(move |t| (t.vectors.import_failed)(&detail(t)))));
                 } else if exporting {
-                    self.export_error.set(Some(format!("{id}.gguf could not be downloaded: {line}")));
+                    let id = id.clone();
+                    self.export_error.set(Some(Msg::new(move |t| (t.vectors.download_failed)(&id, &detail(t)))));
                 }
             }
             // The worker is gone, and with it whatever it was doing.
             Response::Crashed { .. } => {
                 if self.build.with_untracked(Option::is_some) {
                     self.build.set(None);
-                    self.build_error.set(Some("The engine crashed during the build.".into()));
+                    self.build_error.set(Some(Msg::new(|t| t.vectors.crashed_during_build.into())));
                 }
                 self.importing.set(None);
                 self.exports.update_value(BTreeSet::clear);
@@ -151,9 +161,11 @@ impl VectorWork {
         pairs: PairSource,
         method: BuildMethod,
         layers: (u32, u32),
+        default_label: &str,
     ) {
         let label = one_line(label);
-        let label = if label.is_empty() { "My vector".to_string() } else { label };
+        // The name is the slider's own from now on, in whatever language it was typed.
+        let label = if label.is_empty() { default_label.to_string() } else { label };
         let id = unique_id(&label, &self.taken(vectors));
         let end = |s: &str, default: &str| {
             let s = one_line(s);
@@ -198,9 +210,10 @@ impl VectorWork {
         bridge.send(Request::ExportVector { id: id.to_string() });
     }
 
-    pub fn show_import_error(&self, message: String) {
+    /// Shows a problem with a picked file (already on one line).
+    pub fn show_import_error(&self, message: Msg) {
         self.import_done.set(None);
-        self.import_error.set(Some(one_line(&message)));
+        self.import_error.set(Some(message));
     }
 }
 
@@ -226,9 +239,55 @@ pub fn unique_id(name: &str, taken: &[String]) -> String {
     (2..).map(|n| format!("{slug}-{n}")).find(|id| !taken.contains(id)).unwrap_or(slug)
 }
 
+/// What is wrong with typed pairs; lines count from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairsError {
+    Parts { line: usize, found: usize },
+    Empty { line: usize, part: PairPart },
+    Same { line: usize },
+    NoPairs,
+}
+
+impl PairsError {
+    pub fn msg(self) -> Msg {
+        Msg::new(move |t| {
+            let v = &t.vectors;
+            match self {
+                Self::Parts { line, found } => (v.pair_parts)(line, found),
+                Self::Empty { line, part } => (v.pair_empty)(line, part),
+                Self::Same { line } => (v.pair_same)(line),
+                Self::NoPairs => v.pair_none.into(),
+            }
+        })
+    }
+}
+
+/// What is wrong with a block range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayersError {
+    NotNumber { block: Block, got: String },
+    Zero,
+    Order { start: u32, end: u32 },
+    Beyond { last: u32 },
+}
+
+impl LayersError {
+    pub fn msg(self) -> Msg {
+        Msg::new(move |t| {
+            let v = &t.vectors;
+            match &self {
+                Self::NotNumber { block, got } => (v.layer_not_number)(*block, got),
+                Self::Zero => v.layer_zero.into(),
+                Self::Order { start, end } => (v.layer_order)(*start, *end),
+                Self::Beyond { last } => (v.layer_beyond)(*last),
+            }
+        })
+    }
+}
+
 /// Typed pairs, one per line: `prompt | positive reply | negative reply`. Blank lines are
 /// skipped; an error names the first wrong line.
-pub fn parse_pairs(text: &str) -> Result<Vec<TypedPair>, String> {
+pub fn parse_pairs(text: &str) -> Result<Vec<TypedPair>, PairsError> {
     let mut pairs = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -237,46 +296,43 @@ pub fn parse_pairs(text: &str) -> Result<Vec<TypedPair>, String> {
         let parts: Vec<&str> = line.split('|').map(str::trim).collect();
         let n = i + 1;
         if parts.len() != 3 {
-            return Err(format!(
-                "line {n}: expected 3 parts separated by | (prompt | positive | negative), found {}",
-                parts.len()
-            ));
+            return Err(PairsError::Parts { line: n, found: parts.len() });
         }
-        if let Some(which) = ["the prompt", "the positive reply", "the negative reply"]
-            .iter()
+        if let Some(part) = [PairPart::Prompt, PairPart::Positive, PairPart::Negative]
+            .into_iter()
             .zip(&parts)
-            .find_map(|(which, part)| part.is_empty().then_some(*which))
+            .find_map(|(which, part)| part.is_empty().then_some(which))
         {
-            return Err(format!("line {n}: {which} is empty"));
+            return Err(PairsError::Empty { line: n, part });
         }
         if parts[1] == parts[2] {
-            return Err(format!("line {n}: the two replies are the same, so they show no difference"));
+            return Err(PairsError::Same { line: n });
         }
         pairs.push(TypedPair { prompt: parts[0].into(), positive: parts[1].into(), negative: parts[2].into() });
     }
     if pairs.is_empty() {
-        return Err("type at least one pair: prompt | positive reply | negative reply".into());
+        return Err(PairsError::NoPairs);
     }
     Ok(pairs)
 }
 
 /// A layer range the model can steer: 1 ≤ start ≤ end ≤ n_layer − 1.
-pub fn check_layers(start: &str, end: &str, n_layer: Option<u32>) -> Result<(u32, u32), String> {
-    let parse = |s: &str, which: &str| {
-        s.trim().parse::<u32>().map_err(|_| format!("the {which} block must be a whole number, got {:?}", s.trim()))
+pub fn check_layers(start: &str, end: &str, n_layer: Option<u32>) -> Result<(u32, u32), LayersError> {
+    let parse = |s: &str, block: Block| {
+        s.trim().parse::<u32>().map_err(|_| LayersError::NotNumber { block, got: s.trim().to_string() })
     };
-    let (start, end) = (parse(start, "first")?, parse(end, "last")?);
+    let (start, end) = (parse(start, Block::First)?, parse(end, Block::Last)?);
     let last = n_layer.map(|n| n.saturating_sub(1));
     if start == 0 {
-        return Err("block 0 is never steered: start at 1 or later".into());
+        return Err(LayersError::Zero);
     }
     if start > end {
-        return Err(format!("the first block ({start}) comes after the last ({end})"));
+        return Err(LayersError::Order { start, end });
     }
     if let Some(last) = last
         && end > last
     {
-        return Err(format!("the model's blocks are 0–{last}: end at {last} or earlier"));
+        return Err(LayersError::Beyond { last });
     }
     Ok((start, end))
 }
@@ -332,20 +388,24 @@ mod tests {
             pairs[1],
             TypedPair { prompt: "How are you?".into(), positive: "Great!".into(), negative: "Awful.".into() }
         );
-        let err = parse_pairs("a | b | c\nonly | two\n").unwrap_err();
+        let en = |e: PairsError| e.msg().render(&crate::ui::i18n::EN);
+        let err = en(parse_pairs("a | b | c\nonly | two\n").unwrap_err());
         assert!(err.starts_with("line 2: expected 3 parts"), "{err}");
-        let err = parse_pairs("a | b | c\n\nx |  | z").unwrap_err();
+        let err = en(parse_pairs("a | b | c\n\nx |  | z").unwrap_err());
         assert_eq!(err, "line 3: the positive reply is empty");
-        assert!(parse_pairs("a | same | same").unwrap_err().contains("the same"));
+        assert!(en(parse_pairs("a | same | same").unwrap_err()).contains("the same"));
+        let zh = parse_pairs("x |  | z").unwrap_err().msg().render(&crate::ui::i18n::ZH);
+        assert_eq!(zh, "第 1 行：正向回复为空");
         assert!(parse_pairs("  \n").is_err());
     }
 
     #[test]
     fn layer_ranges_are_checked_against_the_model() {
         assert_eq!(check_layers("3", " 5 ", Some(30)), Ok((3, 5)));
-        assert!(check_layers("0", "5", Some(30)).unwrap_err().contains("block 0"));
-        assert!(check_layers("6", "5", Some(30)).unwrap_err().contains("comes after"));
-        assert!(check_layers("3", "30", Some(30)).unwrap_err().contains("0–29"));
+        let en = |e: LayersError| e.msg().render(&crate::ui::i18n::EN);
+        assert!(en(check_layers("0", "5", Some(30)).unwrap_err()).contains("block 0"));
+        assert!(en(check_layers("6", "5", Some(30)).unwrap_err()).contains("comes after"));
+        assert!(en(check_layers("3", "30", Some(30)).unwrap_err()).contains("0–29"));
         assert!(check_layers("a", "5", None).is_err());
         assert_eq!(default_layers(&[], Some(30)), (14, 24));
         assert_eq!(default_layers(&[], Some(4)), (3, 3));
@@ -375,9 +435,12 @@ mod tests {
         let vectors = RwSignal::new(Vec::new());
         work.importing.set(Some("imp".into()));
         work.apply(&Response::VectorFailed { id: "imp".into(), error: "bad\nfile".into() }, vectors);
-        assert_eq!(work.import_error.get_untracked().as_deref(), Some("The vector could not be imported: bad file"));
+        assert_eq!(
+            work.import_error.get_untracked().map(|m| m.render(&crate::ui::i18n::EN)).as_deref(),
+            Some("The vector could not be imported: bad file")
+        );
         assert_eq!(work.importing.get_untracked(), None);
-        assert_eq!(work.build_error.get_untracked(), None);
+        assert!(work.build_error.get_untracked().is_none());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::protocol::{BuildMethod, PairSource};
 
 use super::dom::{absolute_url, read_file};
 use super::format::one_line;
+use super::i18n::{Msg, VectorsText, use_i18n};
 use super::steering::SteeringState;
 use super::user_vectors::{DATASETS, MAX_IMPORT_BYTES, check_layers, default_layers, parse_pairs};
 use super::worker_bridge::Bridge;
@@ -18,12 +19,10 @@ use super::worker_bridge::Bridge;
 /// The dataset choice for pairs typed into the form.
 const TYPED: &str = "typed";
 
-const PAIRS_PLACEHOLDER: &str = "How was your day? | It was wonderful, thank you! | It was awful, as usual.\n\
-                                 What do you think of rain? | I love the fresh smell it leaves. | I hate how gloomy it makes everything.";
-
 /// "Import vector…": a file picker for control-vector GGUFs, and how the last import went.
 #[component]
 pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>) -> impl IntoView {
+    let i18n = use_i18n();
     let work = steering.work;
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
@@ -33,25 +32,26 @@ pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>
         let Some(file) = file else { return };
         let name = file.name();
         if file.size() > MAX_IMPORT_BYTES {
-            work.show_import_error(format!(
-                "{} is {:.0} MB: control vectors are a few MB at most (is it a model?).",
-                one_line(&name),
-                file.size() / 1e6
-            ));
+            let (shown, mb) = (one_line(&name), file.size() / 1e6);
+            work.show_import_error(Msg::new(move |t| (t.vectors.too_big)(&shown, mb)));
             return;
         }
         spawn_local(async move {
             match read_file(&file).await {
                 Ok(bytes) => work.start_import(bridge, steering.vectors, name, bytes),
-                Err(e) => work.show_import_error(format!("Could not read {}: {e}", one_line(&name))),
+                Err(e) => {
+                    let (shown, e) = (one_line(&name), one_line(&e));
+                    work.show_import_error(Msg::new(move |t| (t.vectors.cannot_read)(&shown, &e)))
+                }
             }
         });
     };
     let disabled = move || !ready.get() || work.importing.with(Option::is_some);
+    let t = move || &i18n.t().vectors;
     view! {
         <div class="vector-import">
             <label class="button file-button" class:disabled=disabled>
-                "Import vector…"
+                {move || t().import}
                 <input
                     type="file"
                     accept=".gguf"
@@ -61,15 +61,15 @@ pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>
                     on:change=on_file
                 />
             </label>
-            <span class="field-hint">"A llama.cpp control vector (cvector-generator, repeng) for this model."</span>
+            <span class="field-hint">{move || t().import_hint}</span>
             {move || work.importing.get().map(|_| view! {
-                <p class="field-hint" data-testid="import-busy">"Importing…"</p>
+                <p class="field-hint" data-testid="import-busy">{move || t().importing}</p>
             })}
             {move || work.import_error.get().map(|e| view! {
-                <p class="field-error" role="alert" data-testid="import-error">{e}</p>
+                <p class="field-error" role="alert" data-testid="import-error">{move || e.render(i18n.t())}</p>
             })}
             {move || work.import_done.get().map(|m| view! {
-                <p class="field-hint" role="status" data-testid="import-status">{m}</p>
+                <p class="field-hint" role="status" data-testid="import-status">{move || m.render(i18n.t())}</p>
             })}
         </div>
     }
@@ -83,6 +83,8 @@ pub fn BuildVector(
     ready: Signal<bool>,
     n_layer: Signal<Option<u32>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let t = move || &i18n.t().vectors;
     let work = steering.work;
     let name = RwSignal::new(String::new());
     let low = RwSignal::new(String::new());
@@ -101,26 +103,26 @@ pub fn BuildVector(
             last.set(end.to_string());
         }
     });
-    let form_error = RwSignal::new(None::<String>);
+    let form_error = RwSignal::new(None::<Msg>);
 
     let build = move || {
         let layers = match check_layers(&first.get_untracked(), &last.get_untracked(), n_layer.get_untracked()) {
             Ok(layers) => layers,
-            Err(e) => return form_error.set(Some(e)),
+            Err(e) => return form_error.set(Some(e.msg())),
         };
         let chosen = dataset.get_untracked();
         let pairs = if chosen == TYPED {
             match parse_pairs(&typed.get_untracked()) {
                 Ok(pairs) => PairSource::Typed { pairs },
-                Err(e) => return form_error.set(Some(e)),
+                Err(e) => return form_error.set(Some(e.msg())),
             }
         } else {
-            let Some((_, _, path)) = DATASETS.iter().find(|(value, _, _)| *value == chosen) else {
-                return form_error.set(Some(format!("unknown dataset {chosen}")));
+            let Some((_, path)) = DATASETS.iter().find(|(value, _)| *value == chosen) else {
+                return form_error.set(Some(Msg::new(move |t| (t.vectors.unknown_dataset)(&chosen))));
             };
             match absolute_url(path) {
                 Ok(url) => PairSource::Builtin { url },
-                Err(e) => return form_error.set(Some(e)),
+                Err(e) => return form_error.set(Some(Msg::new(move |_| e.clone()))),
             }
         };
         form_error.set(None);
@@ -133,26 +135,21 @@ pub fn BuildVector(
             pairs,
             method.get_untracked(),
             layers,
+            i18n.t_untracked().vectors.default_name,
         );
     };
     let building = move || work.build.with(Option::is_some);
     let can_build = move || ready.get() && !building();
     let blocks_hint = move || {
         let sentiment = steering.vectors.with(|vs| vs.iter().find(|v| v.id == "sentiment").map(|v| v.layers));
-        match (n_layer.get(), sentiment) {
-            (Some(n), Some((a, b))) => {
-                format!("Blocks 1–{} can be steered; the built-in sentiment vector uses {a}–{b}.", n.saturating_sub(1))
-            }
-            (Some(n), None) => format!("Blocks 1–{} can be steered.", n.saturating_sub(1)),
-            (None, _) => "Load a model first.".to_string(),
+        match n_layer.get() {
+            Some(n) => (t().blocks_hint)(n.saturating_sub(1), sentiment),
+            None => t().load_first.to_string(),
         }
     };
     let progress = move || {
         work.build.get().map(|run| {
-            let text = match run.total {
-                Some(total) => format!("pairs {}/{total}", run.done),
-                None => "reading the pairs…".to_string(),
-            };
+            let text = (t().building)(&run.label, run.total.map(|total| (run.done, total)));
             view! {
                 <div class="build-progress" role="status">
                     <progress
@@ -160,20 +157,21 @@ pub fn BuildVector(
                         value=run.total.map(|_| run.done as f64)
                         max=run.total.map(|t| t.max(1) as f64)
                     ></progress>
-                    <span data-testid="build-progress-text">{format!("Building “{}”: {text}", run.label)}</span>
+                    <span data-testid="build-progress-text">{text}</span>
                 </div>
             }
         })
     };
-    let field = |id: &'static str, label: &'static str, placeholder: &'static str, value: RwSignal<String>| {
+    type Words = fn(&VectorsText) -> &'static str;
+    let field = move |id: &'static str, label: Words, placeholder: Words, value: RwSignal<String>| {
         view! {
             <div class="field">
-                <label for=format!("build-{id}")>{label}</label>
+                <label for=format!("build-{id}")>{move || label(t())}</label>
                 <input
                     type="text"
                     id=format!("build-{id}")
                     data-testid=format!("build-{id}")
-                    placeholder=placeholder
+                    placeholder=move || placeholder(t())
                     maxlength="60"
                     prop:value=move || value.get()
                     on:input=move |ev| value.set(event_target_value(&ev))
@@ -181,10 +179,10 @@ pub fn BuildVector(
             </div>
         }
     };
-    let layer_field = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+    let layer_field = move |id: &'static str, label: Words, value: RwSignal<String>| {
         view! {
             <div class="field">
-                <label for=format!("build-{id}")>{label}</label>
+                <label for=format!("build-{id}")>{move || label(t())}</label>
                 <input
                     type="number"
                     id=format!("build-{id}")
@@ -203,50 +201,49 @@ pub fn BuildVector(
 
     view! {
         <details class="build" data-testid="build-section">
-            <summary>"Build a vector"</summary>
-            <p class="field-hint">
-                "Pairs of replies to the same prompt that differ in one concept go through the model; "
-                "the difference of their activations becomes a new slider. Typed pairs take seconds, "
-                "a built-in set several minutes on the CPU."
-            </p>
-            {field("name", "Name", "My vector", name)}
+            <summary>{move || t().summary}</summary>
+            <p class="field-hint">{move || t().intro}</p>
+            {field("name", |t| t.name, |t| t.name_placeholder, name)}
             <div class="field-grid">
-                {field("low", "Low end (−1)", "e.g. gloomy", low)}
-                {field("high", "High end (+1)", "e.g. cheerful", high)}
+                {field("low", |t| t.low, |t| t.low_placeholder, low)}
+                {field("high", |t| t.high, |t| t.high_placeholder, high)}
             </div>
             <div class="field">
-                <label for="build-dataset">"Pairs"</label>
+                <label for="build-dataset">{move || t().pairs}</label>
                 <select
                     id="build-dataset"
                     data-testid="build-dataset"
                     on:change=move |ev| dataset.set(event_target_value(&ev))
                 >
-                    <option value=TYPED selected=move || dataset.with(|d| d == TYPED)>"Pairs I type"</option>
+                    <option value=TYPED selected=move || dataset.with(|d| d == TYPED)>{move || t().typed_option}</option>
                     {DATASETS
                         .into_iter()
-                        .map(|(value, label, _)| view! {
-                            <option value=value selected=move || dataset.with(|d| d == value)>{label}</option>
+                        .enumerate()
+                        .map(|(i, (value, _))| view! {
+                            <option value=value selected=move || dataset.with(|d| d == value)>
+                                {move || t().datasets[i]}
+                            </option>
                         })
                         .collect_view()}
                 </select>
             </div>
             {move || dataset.with(|d| d == TYPED).then(|| view! {
                 <div class="field">
-                    <label for="build-pairs">"Typed pairs, one per line: prompt | positive reply | negative reply"</label>
+                    <label for="build-pairs">{move || t().typed_label}</label>
                     <textarea
                         id="build-pairs"
                         data-testid="build-pairs"
                         rows="5"
-                        placeholder=PAIRS_PLACEHOLDER
+                        placeholder=move || t().pairs_placeholder
                         prop:value=move || typed.get()
                         on:input=move |ev| typed.set(event_target_value(&ev))
                     ></textarea>
-                    <p class="field-hint">"The positive reply is the +1 end of the slider."</p>
+                    <p class="field-hint">{move || t().positive_hint}</p>
                 </div>
             })}
             <div class="field-grid">
                 <div class="field">
-                    <label for="build-method">"Method"</label>
+                    <label for="build-method">{move || t().method}</label>
                     <select
                         id="build-method"
                         data-testid="build-method"
@@ -256,17 +253,17 @@ pub fn BuildVector(
                             }
                         }
                     >
-                        <option value="mean" selected=move || method.get() == BuildMethod::Mean>"Mean difference"</option>
-                        <option value="pca" selected=move || method.get() == BuildMethod::Pca>"PCA"</option>
+                        <option value="mean" selected=move || method.get() == BuildMethod::Mean>{move || t().mean}</option>
+                        <option value="pca" selected=move || method.get() == BuildMethod::Pca>{move || t().pca}</option>
                     </select>
                 </div>
                 <div></div>
-                {layer_field("layer-start", "First block", first)}
-                {layer_field("layer-end", "Last block", last)}
+                {layer_field("layer-start", |t| t.first_block, first)}
+                {layer_field("layer-end", |t| t.last_block, last)}
             </div>
             <p class="field-hint">{blocks_hint}</p>
             {move || form_error.get().map(|e| view! {
-                <p class="field-error" role="alert" data-testid="build-form-error">{e}</p>
+                <p class="field-error" role="alert" data-testid="build-form-error">{move || e.render(i18n.t())}</p>
             })}
             <div class="build-actions">
                 <button
@@ -276,20 +273,20 @@ pub fn BuildVector(
                     disabled=move || !can_build()
                     on:click=move |_| build()
                 >
-                    "Build"
+                    {move || t().build}
                 </button>
                 {move || building().then(|| view! {
                     <button type="button" data-testid="build-cancel" on:click=move |_| work.cancel_build(bridge)>
-                        "Cancel"
+                        {move || t().cancel}
                     </button>
                 })}
             </div>
             {progress}
             {move || work.build_error.get().map(|e| view! {
-                <p class="field-error" role="alert" data-testid="build-error">{e}</p>
+                <p class="field-error" role="alert" data-testid="build-error">{move || e.render(i18n.t())}</p>
             })}
             {move || work.build_done.get().map(|m| view! {
-                <p class="field-hint" role="status" data-testid="build-status">{m}</p>
+                <p class="field-hint" role="status" data-testid="build-status">{move || m.render(i18n.t())}</p>
             })}
         </details>
     }

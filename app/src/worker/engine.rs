@@ -17,15 +17,25 @@ use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::{Session, Stop};
 use tiller_engine::tokenizer::StreamDecoder;
 
+use super::compare;
 use super::vectors::{self, Concept};
 use super::yield_now::yield_now;
 use crate::protocol::{ChatMessage, Coefs, GenStats, Response, Role, Sampling, StopReason};
 
 pub struct Job {
+    pub kind: JobKind,
     pub id: u64,
     pub messages: Vec<ChatMessage>,
     pub sampling: Sampling,
     pub coefs: Coefs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// One reply, into the chat's session.
+    Chat,
+    /// The classroom comparison (see `super::compare`): its own caches, the session untouched.
+    Compare,
 }
 
 /// What a message handler changes while a reply is being generated.
@@ -61,9 +71,15 @@ pub async fn serve(
     while let Some(job) = jobs.next().await {
         let id = job.id;
         control.generating.set(true);
-        let response = match generate(&engine, &mut session, job, &control, reply.as_ref()).await {
-            Ok((stop, stats)) => Response::Done { id, stop, stats },
-            Err(message) => Response::GenerateFailed { id, message },
+        let response = match job.kind {
+            JobKind::Chat => match generate(&engine, &mut session, job, &control, reply.as_ref()).await {
+                Ok((stop, stats)) => Response::Done { id, stop, stats },
+                Err(message) => Response::GenerateFailed { id, message },
+            },
+            JobKind::Compare => match compare::run(&engine, job, &control, reply.as_ref()).await {
+                Ok((plain, steered, stats)) => Response::CompareDone { id, plain, steered, stats },
+                Err(message) => Response::GenerateFailed { id, message },
+            },
         };
         control.generating.set(false);
         reply(response);
@@ -77,7 +93,7 @@ async fn generate(
     control: &Control,
     reply: &dyn Fn(Response),
 ) -> Result<(StopReason, GenStats), String> {
-    let LoadedModel { model, tokenizer, template, stop_ids } = &engine.loaded;
+    let LoadedModel { model, tokenizer, stop_ids, .. } = &engine.loaded;
     let config = &model.config;
     let steer = |coefs: &Coefs| {
         vectors::steering(&engine.concepts.borrow(), coefs, config.n_layer, config.n_embd, model.device())
@@ -89,9 +105,7 @@ async fn generate(
     session.set_steering(steer(&job.coefs)?);
     let mut sampler = Sampler::new(sampling_params(&job.sampling)).map_err(|e| e.to_string())?;
 
-    let messages: Vec<Message> = job.messages.iter().map(to_engine_message).collect();
-    let prompt = template.render(&messages, true).map_err(|e| e.to_string())?;
-    let tokens = tokenizer.encode(&prompt, true);
+    let tokens = prompt_tokens(engine, &job.messages)?;
 
     let start = js_sys::Date::now();
     session.prefill(&tokens).await.map_err(|e| e.to_string())?;
@@ -143,7 +157,14 @@ async fn generate(
     Ok((stop, stats))
 }
 
-fn sampling_params(s: &Sampling) -> SamplingParams {
+/// The conversation rendered with the model's chat template, ready for the assistant's turn.
+pub fn prompt_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Vec<u32>, String> {
+    let messages: Vec<Message> = messages.iter().map(to_engine_message).collect();
+    let prompt = engine.loaded.template.render(&messages, true).map_err(|e| e.to_string())?;
+    Ok(engine.loaded.tokenizer.encode(&prompt, true))
+}
+
+pub fn sampling_params(s: &Sampling) -> SamplingParams {
     SamplingParams { temperature: s.temperature, top_p: s.top_p, seed: s.seed, ..SamplingParams::default() }
 }
 

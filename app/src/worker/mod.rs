@@ -6,6 +6,7 @@
 //! own on the shared engine; a Load cancels the builds of the model it replaces.
 
 mod backend;
+mod compare;
 mod engine;
 mod fetch;
 mod user_vectors;
@@ -23,7 +24,7 @@ use tiller_engine::load::LoadedModel;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::protocol::{BackendChoice, ModelInfo, ModelSource, Phase, Request, Response};
-use engine::{Control, Engine, Job};
+use engine::{Control, Engine, Job, JobKind};
 use user_vectors::{BuildSpec, Cancel};
 
 /// Sends a response to the page.
@@ -77,11 +78,10 @@ impl Worker for EngineWorker {
         match request {
             Request::Load { source, backend, vectors } => self.load(source, backend, vectors),
             Request::Generate { id, messages, sampling, coefs } => {
-                let job = Job { id, messages, sampling, coefs };
-                let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.unbounded_send(job).is_ok());
-                if !sent {
-                    self.reply()(Response::GenerateFailed { id, message: "no model is loaded yet".into() });
-                }
+                self.submit(Job { kind: JobKind::Chat, id, messages, sampling, coefs });
+            }
+            Request::Compare { id, messages, sampling, coefs } => {
+                self.submit(Job { kind: JobKind::Compare, id, messages, sampling, coefs });
             }
             Request::SetSteering { coefs } => {
                 *self.control.coefs.borrow_mut() = coefs;
@@ -121,6 +121,15 @@ impl EngineWorker {
                 scope.respond(id, response);
             }
         })
+    }
+
+    /// Queue a reply or comparison for the task that owns the model.
+    fn submit(&self, job: Job) {
+        let id = job.id;
+        let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.unbounded_send(job).is_ok());
+        if !sent {
+            self.reply()(Response::GenerateFailed { id, message: "no model is loaded yet".into() });
+        }
     }
 
     /// The engine for a build or import, registered under `id` with its cancel flag; `None`

@@ -132,7 +132,7 @@ pub async fn build(
     );
     let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, note };
     let gguf = built.to_gguf("llama");
-    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf });
+    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf, probe: None });
     Ok(info)
 }
 
@@ -197,7 +197,7 @@ pub async fn import(engine: &Engine, id: String, name: String, bytes: Vec<u8>) -
         layers: (start as u32, end as u32),
         note,
     };
-    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf: bytes });
+    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf: bytes, probe: None });
     Ok(info)
 }
 

@@ -39,6 +39,9 @@ struct Entry {
     min: f32,
     max: f32,
     file: String,
+    /// The same pairs' directions at every block, which the Inside view reads the stream with.
+    #[serde(default)]
+    probe: Option<String>,
     layers: (u32, u32),
     strength: f32,
     #[serde(default)]
@@ -52,6 +55,15 @@ pub struct Concept {
     /// The vector as a control-vector GGUF, for downloads: a built-in's file as served, an
     /// imported file as given, a built vector as written by the engine.
     pub gguf: Vec<u8>,
+    /// Directions at more blocks than the vector steers, for reading the stream (built-ins).
+    pub probe: Option<ControlVector>,
+}
+
+impl Concept {
+    /// The directions the Inside view projects the stream onto: the probe's, else the vector's.
+    pub fn probe_directions(&self) -> &std::collections::BTreeMap<usize, Vec<f32>> {
+        &self.probe.as_ref().unwrap_or(&self.vector).directions
+    }
 }
 
 /// What the manifest gives a loaded model: its built-in vectors, or why none fit (shown to the
@@ -101,6 +113,10 @@ async fn attach(
             return Err(format!("{} does not fit the model (width or layers {start}–{end})", entry.file));
         }
         vector.directions.retain(|&layer, _| (start..=end).contains(&layer));
+        let probe = match &entry.probe {
+            Some(file) => Some(load_probe(manifest_url, file, n_embd).await?),
+            None => None,
+        };
         let info = VectorInfo {
             id: entry.id,
             label: entry.label,
@@ -112,9 +128,19 @@ async fn attach(
             layers: entry.layers,
             note: entry.note,
         };
-        concepts.push(Concept { info, vector, gguf: bytes });
+        concepts.push(Concept { info, vector, gguf: bytes, probe });
     }
     Ok(concepts)
+}
+
+async fn load_probe(manifest_url: &str, file: &str, n_embd: usize) -> Result<ControlVector, String> {
+    let bytes = get(&resolve(manifest_url, file)?).await?;
+    let gguf = Gguf::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
+    let probe = ControlVector::from_gguf(&gguf).map_err(|e| format!("{file}: {e}"))?;
+    if probe.n_embd != n_embd {
+        return Err(format!("{file} does not fit the model (width {})", probe.n_embd));
+    }
+    Ok(probe)
 }
 
 /// Σ coefficient × strength × direction over the concepts; out-of-range or unknown coefficients

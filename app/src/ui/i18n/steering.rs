@@ -1,0 +1,135 @@
+//! The steering panel: sliders, their notes, and the names of the built-in concepts. Vectors built
+//! or imported by the user keep the names they were given.
+
+pub struct SteeringText {
+    pub title: &'static str,
+    pub none_loaded: &'static str,
+    /// Around `vectors/manifest.json`, shown as code.
+    pub none_source: (&'static str, &'static str),
+    /// The worker's reason why the model has no vectors, as it came.
+    pub why_none: fn(&str) -> String,
+    pub intro: &'static str,
+    /// " (layers 14–24): " between a vector's label and its note.
+    pub layers: fn(u32, u32) -> String,
+    pub live_hint: &'static str,
+    pub reset: &'static str,
+    pub reset_label: fn(&str) -> String,
+    pub download: &'static str,
+    pub download_title: &'static str,
+    pub download_label: fn(&str) -> String,
+    /// The slider's spoken value: "0.50, toward positive".
+    pub valuetext: fn(&str, Option<&str>) -> String,
+    pub planned_valuetext: &'static str,
+    pub concepts: [ConceptText; 3],
+}
+
+/// A built-in concept's words, found by its id (public/vectors/manifest.json).
+pub struct ConceptText {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub low: &'static str,
+    pub high: &'static str,
+    pub note: &'static str,
+}
+
+impl SteeringText {
+    pub fn concept(&self, id: &str) -> Option<&ConceptText> {
+        self.concepts.iter().find(|c| c.id == id)
+    }
+}
+
+pub const EN: SteeringText = SteeringText {
+    title: "Steering",
+    none_loaded: "No steering vector is loaded for this model, so these controls are off. ",
+    none_source: ("Vectors come from ", " and are attached when they fit the model."),
+    why_none: |why| why.to_string(),
+    intro: "Each slider adds a direction in the model's hidden state (a steering vector), scaled by its value, at \
+            every new token. Vectors built or imported here last until another model is loaded.",
+    layers: |a, b| format!(" (layers {a}–{b}): "),
+    live_hint: "Changes apply from the next token.",
+    reset: "Reset",
+    reset_label: |label| format!("Reset {label}"),
+    download: "Download .gguf",
+    download_title: "A llama.cpp control-vector file (use it with llama.cpp's --control-vector)",
+    download_label: |label| format!("Download {label} as .gguf"),
+    valuetext: |value, side| match side {
+        Some(side) => format!("{value}, toward {side}"),
+        None => value.to_string(),
+    },
+    planned_valuetext: "off: no vector loaded",
+    // Kept equal to the manifest by a test.
+    concepts: [
+        ConceptText {
+            id: "sentiment",
+            label: "Sentiment",
+            low: "negative",
+            high: "positive",
+            note: "Mean difference of 266 contrastive pairs (data/concepts/sentiment.jsonl), blocks 14–24; ±1 = the \
+                   largest strength that kept perplexity within 1.75× on development prompts (docs/eval/).",
+        },
+        ConceptText {
+            id: "formality",
+            label: "Formality",
+            low: "casual",
+            high: "formal",
+            note: "Mean difference of 260 contrastive pairs (data/concepts/formality.jsonl), blocks 10–20; ±1 = the \
+                   largest strength that kept perplexity within 1.75× on development prompts (docs/eval/).",
+        },
+        ConceptText {
+            id: "safety",
+            label: "Safety strength",
+            low: "off",
+            high: "strong",
+            note: "Mean difference of 247 pairs, blocks 8–16; ±1 = the largest strength that kept perplexity within \
+                   1.75× on development prompts. Refuses only some harmful requests and also some harmless ones: see \
+                   docs/eval/.",
+        },
+    ],
+};
+
+pub const ZH: SteeringText = SteeringText {
+    title: "激活引导",
+    none_loaded: "当前模型没有加载引导向量，所以这些控件不可用。",
+    none_source: ("引导向量来自 ", "，与模型匹配时才会挂载。"),
+    why_none: |why| format!("原因：{why}"),
+    intro: "每个滑块都会在生成每个新词元时，把模型隐藏状态中的一个方向（引导向量）乘以滑块的值后加进去。\
+            在这里构建或导入的向量会一直保留，直到加载另一个模型。",
+    layers: |a, b| format!("（第 {a}–{b} 层）："),
+    live_hint: "改动从下一个词元开始生效。",
+    reset: "归零",
+    reset_label: |label| format!("把“{label}”归零"),
+    download: "下载 .gguf",
+    download_title: "llama.cpp 控制向量文件（可配合 llama.cpp 的 --control-vector 使用）",
+    download_label: |label| format!("把“{label}”下载为 .gguf"),
+    valuetext: |value, side| match side {
+        Some(side) => format!("{value}，偏向{side}"),
+        None => value.to_string(),
+    },
+    planned_valuetext: "不可用：未加载向量",
+    concepts: [
+        ConceptText {
+            id: "sentiment",
+            label: "情感",
+            low: "消极",
+            high: "积极",
+            note: "266 对对比样本（data/concepts/sentiment.jsonl）的均值差，作用于第 14–24 块；±1 对应在开发集\
+                   提示词上困惑度不超过 1.75 倍时的最大强度（docs/eval/）。",
+        },
+        ConceptText {
+            id: "formality",
+            label: "正式程度",
+            low: "随意",
+            high: "正式",
+            note: "260 对对比样本（data/concepts/formality.jsonl）的均值差，作用于第 10–20 块；±1 对应在开发集\
+                   提示词上困惑度不超过 1.75 倍时的最大强度（docs/eval/）。",
+        },
+        ConceptText {
+            id: "safety",
+            label: "安全强度",
+            low: "关闭",
+            high: "强",
+            note: "247 对样本的均值差，作用于第 8–16 块；1 对应在开发集提示词上困惑度不超过 1.75 倍时的最大强度。\
+                   它只能让模型拒绝一部分有害请求，同时也会拒绝一些无害请求：见 docs/eval/。",
+        },
+    ],
+};
