@@ -9,7 +9,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { MINUTE, appUrl, assert, chat, fail, launch, protocolLog, reportPageErrors, seconds, waitLoaded } from "./lib.mjs";
+import { MINUTE, appUrl, assert, chat, fail, launch, protocolLog, rates, reportPageErrors, seconds, waitLoaded } from "./lib.mjs";
 
 setTimeout(() => fail("classroom.mjs took longer than 20 minutes"), 20 * MINUTE).unref();
 
@@ -79,7 +79,9 @@ try {
   await page.getByTestId("compare-length").dispatchEvent("change");
   const t1 = Date.now();
   const run = await runCompare(page, log, 5 * MINUTE);
-  console.log(`compare: ${run.steps.length} steps in ${seconds(Date.now() - t1)}`);
+  const steps = run.steps.length;
+  const stepRate = ((steps - 1) * 1000) / run.done.stats.decode_ms;
+  console.log(`compare: ${steps} steps in ${seconds(Date.now() - t1)}; ${stepRate.toFixed(1)} steps/s after the first (3 sequences a step)`);
   assert(run.request.coefs.sentiment === -1, `Compare request coefs: ${JSON.stringify(run.request.coefs)}`);
   assert(run.request.sampling.seed === SEED && run.request.sampling.max_tokens === LENGTH, "seed or length not sent");
   assert(JSON.stringify(run.started.concepts) === '["sentiment","formality","safety"]', `concepts ${run.started.concepts}`);
@@ -121,7 +123,8 @@ try {
   await page.getByTestId("tab-chat").click();
   const reply = await chat(page, log, PROMPT, 5 * MINUTE);
   assert(reply.text === plainText, `chat reply differs from the unsteered side:\n  ${reply.text}\n  ${plainText}`);
-  console.log("the unsteered side equals the chat's reply (same prompt, seed, settings)");
+  const chatRate = rates(reply.done.Done.stats).decode;
+  console.log(`the unsteered side equals the chat's reply (same prompt, seed, settings); chat decode ${chatRate.toFixed(1)} tok/s`);
 
   // Inside view: the heatmap has a column per steered token and a row per block.
   await page.getByTestId("tab-compare").click();
@@ -168,6 +171,9 @@ try {
   readout = await text(page, "heatmap-readout");
   assert(readout.includes("第 14 块"), `Chinese readout: ${readout}`);
   await shot(page, "inside-zh.png");
+  await page.getByTestId("theme").selectOption("dark");
+  await shot(page, "inside-dark.png");
+  await page.getByTestId("theme").selectOption("system");
   await page.getByTestId("tab-compare").click();
   await shot(page, "compare-zh.png");
   await page.getByTestId("language").selectOption("en");
@@ -192,9 +198,6 @@ try {
     assert(scroll <= inner, `${view} on a phone scrolls sideways (${scroll} > ${inner})`);
   }
   await shot(page, "phone-inside.png");
-  await page.getByTestId("theme").selectOption("dark");
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await shot(page, "inside-dark.png");
 
   reportPageErrors(log);
   console.log("classroom.mjs: passed (compare, parting, unsteered = chat, readings, heatmap, bars, keyboard, Chinese, stop, phone)");
