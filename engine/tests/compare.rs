@@ -83,13 +83,30 @@ fn without_steering_both_sides_are_the_sessions_reply() {
 
 #[test]
 fn steering_moves_the_reading_by_exactly_its_scale() {
-    let m = tiny::load(&cpu());
+    steering_moves_the_reading_on(&cpu());
+}
+
+/// The probes' matmul with NaN columns (blocks without a direction) and the packed steering on
+/// the GPU backend the browser uses.
+#[test]
+fn readings_are_the_same_on_wgpu() {
+    #[cfg(feature = "wgpu")]
+    match Device::wgpu_options().init() {
+        Ok(gpu) => steering_moves_the_reading_on(&gpu),
+        Err(e) => println!("wgpu comparison test did not run: no wgpu adapter ({e})"),
+    }
+    #[cfg(not(feature = "wgpu"))]
+    println!("wgpu comparison test did not run: built without the `wgpu` feature");
+}
+
+fn steering_moves_the_reading_on(device: &Device) {
+    let m = tiny::load(device);
     let prompt = m.tokenizer.encode("<|im_start|>user\nhi", true);
     let dirs = directions(5);
     let cv = ControlVector { n_embd: tiny::N_EMBD, directions: dirs.clone() };
     let scale = 2.5;
-    let steering = Steering::new(&[(&cv, scale)], Some((1, 1)), tiny::N_LAYER, tiny::N_EMBD, &cpu()).unwrap();
-    let probes = Probes::new(&[&dirs], tiny::N_LAYER, tiny::N_EMBD, &cpu());
+    let steering = Steering::new(&[(&cv, scale)], Some((1, 1)), tiny::N_LAYER, tiny::N_EMBD, device).unwrap();
+    let probes = Probes::new(&[&dirs], tiny::N_LAYER, tiny::N_EMBD, device);
     let mut compare = Compare::new(&m.model, steering, probes, params(), &[]).unwrap();
     let steps = run(&mut compare, &prompt, 4);
 
@@ -97,7 +114,7 @@ fn steering_moves_the_reading_by_exactly_its_scale() {
     let unsteered = first.unsteered.as_ref().unwrap();
     // Block 1 is steered: its output gains exactly scale along the (unit) direction.
     let gained = first.reading.projections[1] - unsteered.projections[1];
-    assert!((gained - scale).abs() < 1e-4, "gained {gained}");
+    assert!((gained - scale).abs() < 1e-3, "gained {gained}");
     // At the first token the shadow is the plain side: same context, no steering.
     let plain = steps[0].plain.as_ref().unwrap();
     assert!(same(unsteered, &plain.reading));

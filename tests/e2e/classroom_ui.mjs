@@ -172,7 +172,15 @@ try {
   await shot(page, "chat-dark.png", false);
   await page.getByTestId("theme").selectOption("system");
   assert((await page.locator("html").getAttribute("data-theme")) === null, "system kept a data-theme");
-  console.log(`theme: ${light} → ${dark}`);
+  assert((await bg()) === light, `system (light) shows ${await bg()}`);
+  // "System" follows the system's scheme; light stays light on a dark system.
+  await page.emulateMedia({ colorScheme: "dark" });
+  assert((await bg()) === dark, `system on a dark system shows ${await bg()}, expected ${dark}`);
+  await page.getByTestId("theme").selectOption("light");
+  assert((await bg()) === light, `light on a dark system shows ${await bg()}`);
+  await page.getByTestId("theme").selectOption("system");
+  await page.emulateMedia({ colorScheme: "light" });
+  console.log(`theme: ${light} → ${dark}; system follows the system's scheme`);
 
   // 8. Every control has a name.
   const unnamed = await unnamedControls(page);

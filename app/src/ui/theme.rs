@@ -34,7 +34,7 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// Sets `data-theme` (absent for the system's choice, which the stylesheet's media query follows).
+/// Sets `data-theme` (absent for the system's choice, which the stylesheet's `light-dark()` colours follow).
 fn apply(theme: Theme) {
     let Some(root) = document().document_element() else { return };
     let _ = match theme {
