@@ -14,6 +14,9 @@ pub enum Outcome {
     Streaming,
     Finished(StopReason),
     Failed(String),
+    /// The engine stopped (a panic in the worker, or a lost GPU device): its detail, worded with
+    /// the advice to load a model again when shown.
+    Crashed(String),
 }
 
 /// One chat message. Its text and outcome are signals of their own, so a streamed token touches
@@ -146,7 +149,7 @@ impl ChatState {
             Response::Crashed { message } => {
                 if let Some(id) = self.generating.get_untracked() {
                     if let Some(entry) = self.reply(id) {
-                        entry.outcome.set(Outcome::Failed(format!("The engine crashed: {}", one_line(message))));
+                        entry.outcome.set(Outcome::Crashed(one_line(message)));
                     }
                     self.generating.set(None);
                 }
@@ -243,7 +246,7 @@ mod tests {
     fn a_crash_ends_the_reply_in_flight() {
         let (chat, reply) = streaming_reply();
         chat.apply(&Response::Crashed { message: "device lost".into() });
-        assert!(matches!(reply.outcome.get_untracked(), Outcome::Failed(m) if m.contains("device lost")));
+        assert!(matches!(reply.outcome.get_untracked(), Outcome::Crashed(m) if m.contains("device lost")));
         assert_eq!(chat.generating.get_untracked(), None);
     }
 

@@ -180,6 +180,12 @@ fn Message(entry: Entry) -> impl IntoView {
             }
             .into_any(),
         ),
+        Outcome::Crashed(detail) => Some(
+            view! {
+                <p class="msg-error" role="alert" data-testid="gen-error">{move || (i18n.t().model.crashed)(&detail)}</p>
+            }
+            .into_any(),
+        ),
     };
     view! {
         <div class=format!("msg msg-{role}")>
