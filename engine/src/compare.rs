@@ -234,34 +234,42 @@ impl<'m> Compare<'m> {
 }
 
 /// The tokens most likely before or after (the top `k` of each, and `chosen`), with both
-/// probabilities at temperature 1, most likely after first.
+/// probabilities at temperature 1, most likely after first. Only the listed tokens' probabilities
+/// are computed: a decode step pays one pass over each row for its normaliser.
 pub fn top_shift(before: &[f32], after: &[f32], k: usize, chosen: Option<u32>) -> Vec<Shift> {
-    let (p_before, p_after) = (softmax(before), softmax(after));
-    let mut ids: Vec<usize> = top_k(&p_before, k);
-    ids.extend(top_k(&p_after, k));
+    let same = std::ptr::eq(before, after);
+    let mut ids = top_k(after, k);
+    if !same {
+        ids.extend(top_k(before, k));
+    }
     ids.extend(chosen.map(|t| t as usize).filter(|&t| t < after.len()));
     ids.sort_unstable();
     ids.dedup();
-    let mut out: Vec<Shift> =
-        ids.into_iter().map(|i| Shift { token: i as u32, before: p_before[i], after: p_after[i] }).collect();
+    let z_after = log_sum_exp(after);
+    let z_before = if same { z_after } else { log_sum_exp(before) };
+    let p = |row: &[f32], z: f64, i: usize| (row[i] as f64 - z).exp() as f32;
+    let mut out: Vec<Shift> = ids
+        .into_iter()
+        .map(|i| Shift { token: i as u32, before: p(before, z_before, i), after: p(after, z_after, i) })
+        .collect();
     out.sort_by(|a, b| b.after.total_cmp(&a.after).then(b.before.total_cmp(&a.before)).then(a.token.cmp(&b.token)));
     out
 }
 
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f64> = logits.iter().map(|&x| ((x - max) as f64).exp()).collect();
-    let sum: f64 = exp.iter().sum();
-    exp.into_iter().map(|e| (e / sum) as f32).collect()
+/// ln Σ exp(x), in f64 around the row's maximum.
+fn log_sum_exp(logits: &[f32]) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    max + logits.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln()
 }
 
-fn top_k(p: &[f32], k: usize) -> Vec<usize> {
-    let mut ids: Vec<usize> = (0..p.len()).collect();
+/// The `k` largest logits' ids (the same order as their probabilities).
+fn top_k(logits: &[f32], k: usize) -> Vec<usize> {
+    let mut ids: Vec<usize> = (0..logits.len()).collect();
     let k = k.min(ids.len());
     if k == 0 {
         return Vec::new();
     }
-    ids.select_nth_unstable_by(k - 1, |&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    ids.select_nth_unstable_by(k - 1, |&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
     ids.truncate(k);
     ids
 }
@@ -278,8 +286,8 @@ mod tests {
         let ids: Vec<u32> = shift.iter().map(|s| s.token).collect();
         assert_eq!(ids, [3, 0, 4]);
         assert!(shift[0].after > shift[0].before);
-        let total: f32 = softmax(&after).iter().sum();
-        assert!((total - 1.0).abs() < 1e-6);
+        let every: f32 = top_shift(&before, &after, after.len(), None).iter().map(|s| s.after).sum();
+        assert!((every - 1.0).abs() < 1e-6, "probabilities sum to {every}");
     }
 
     #[test]

@@ -62,6 +62,15 @@ try {
   assert((await page.getByTestId("compare-seed").inputValue()) === String(SEED), "the shared seed is not in Compare");
   assert((await page.getByTestId("slider-sentiment").inputValue()) === "-1", "s.sentiment=-1 was not applied");
 
+  // The seed is the settings' seed: a change here shows there; a bad value gets one line.
+  await page.getByTestId("compare-seed").fill("5");
+  assert((await page.getByTestId("seed").inputValue()) === "5", "the settings' seed did not follow Compare's");
+  await page.getByTestId("compare-seed").fill("-1");
+  const seedError = await page.locator('[data-testid="compare-seed"] ~ .field-error').textContent();
+  assert(seedError.trim().length > 0, "no error for seed -1");
+  await page.getByTestId("compare-seed").fill(String(SEED));
+  assert((await page.locator('[data-testid="compare-seed"] ~ .field-error').count()) === 0, "the seed error stayed");
+
   // The view tabs work from the keyboard.
   await page.getByTestId("tab-compare").focus();
   await page.keyboard.press("ArrowLeft");

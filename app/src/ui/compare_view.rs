@@ -10,7 +10,7 @@ use crate::protocol::{Coefs, StopReason};
 use super::compare::{CompareState, Side, Tok};
 use super::format::coef_text;
 use super::i18n::{CompareText, use_i18n};
-use super::settings::{SettingsState, parse_max_tokens, parse_seed};
+use super::settings::{Field, SettingsState, number_field, parse_max_tokens, parse_seed};
 use super::steering::{SteeringState, words};
 use super::tabs::ViewTab;
 use super::worker_bridge::Bridge;
@@ -37,17 +37,17 @@ pub fn ComparePanel(
         ev.prevent_default();
         run();
     };
-    let on_seed = move |ev: leptos::ev::Event| {
-        if let Ok(seed) = parse_seed(&event_target_value(&ev)) {
-            settings.seed.set(seed);
-        }
-    };
-    let on_length = move |ev: leptos::ev::Event| {
-        if let Ok(n) = parse_max_tokens(&event_target_value(&ev)) {
-            compare.max_tokens.set(n.min(512));
-        }
-    };
-    // What the sliders say now, before a run; the run's own settings once it started.
+    let seed = number_field(
+        Field { label: |t| t.compare.seed_label, testid: "compare-seed", step: "1", min: "0", max: None },
+        Signal::derive(move || settings.seed.get().to_string()),
+        move |s| parse_seed(s).map(|v| settings.seed.set(v)),
+    );
+    let length = number_field(
+        Field { label: |t| t.compare.length_label, testid: "compare-length", step: "1", min: "1", max: Some("32768") },
+        Signal::derive(move || compare.max_tokens.get().to_string()),
+        move |s| parse_max_tokens(s).map(|v| compare.max_tokens.set(v)),
+    );
+    // The steering the next comparison will use: the loaded vectors' non-zero sliders.
     let live_coefs = Signal::derive(move || {
         steering.coefs.track();
         steering.vectors.track();
@@ -115,29 +115,8 @@ pub fn ComparePanel(
                     on:input=move |ev| compare.prompt.set(event_target_value(&ev))
                 ></textarea>
                 <div class="compare-controls">
-                    <label>
-                        {move || i18n.t().compare.seed_label}
-                        <input
-                            type="number"
-                            min="0"
-                            step="1"
-                            data-testid="compare-seed"
-                            prop:value=move || settings.seed.get().to_string()
-                            on:change=on_seed
-                        />
-                    </label>
-                    <label>
-                        {move || i18n.t().compare.length_label}
-                        <input
-                            type="number"
-                            min="1"
-                            max="512"
-                            step="1"
-                            data-testid="compare-length"
-                            prop:value=move || compare.max_tokens.get().to_string()
-                            on:change=on_length
-                        />
-                    </label>
+                    {seed}
+                    {length}
                     <button type="submit" class="primary" data-testid="compare-run" disabled=move || !can_run()>
                         {move || i18n.t().compare.run}
                     </button>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::protocol::{BackendChoice, Sampling};
 
-use super::i18n::{Msg, SettingsText, use_i18n};
+use super::i18n::{Msg, SettingsText, Text, use_i18n};
 use super::loader::Loader;
 use super::url_params::UrlParams;
 
@@ -103,24 +103,26 @@ pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
         Some(choice) => loader.set_backend(choice),
         None => loader.show_error(Msg::new(|t| t.model.unknown_backend.into())),
     };
+    // Decimal fields show what was typed ("0." must survive); whole numbers follow their signal, so
+    // a seed set in the Compare view shows here too.
     let temperature = number_field(
-        Field { label: |t| t.temperature, testid: "temperature", step: "0.1", min: "0", max: Some("5") },
-        settings.temperature.get_untracked().to_string(),
+        Field { label: |t| t.settings.temperature, testid: "temperature", step: "0.1", min: "0", max: Some("5") },
+        Signal::stored(settings.temperature.get_untracked().to_string()),
         move |s| parse_temperature(s).map(|v| settings.temperature.set(v)),
     );
     let top_p = number_field(
-        Field { label: |t| t.top_p, testid: "top-p", step: "0.05", min: "0.05", max: Some("1") },
-        settings.top_p.get_untracked().to_string(),
+        Field { label: |t| t.settings.top_p, testid: "top-p", step: "0.05", min: "0.05", max: Some("1") },
+        Signal::stored(settings.top_p.get_untracked().to_string()),
         move |s| parse_top_p(s).map(|v| settings.top_p.set(v)),
     );
     let max_tokens = number_field(
-        Field { label: |t| t.max_tokens, testid: "max-tokens", step: "1", min: "1", max: Some("32768") },
-        settings.max_tokens.get_untracked().to_string(),
+        Field { label: |t| t.settings.max_tokens, testid: "max-tokens", step: "1", min: "1", max: Some("32768") },
+        Signal::derive(move || settings.max_tokens.get().to_string()),
         move |s| parse_max_tokens(s).map(|v| settings.max_tokens.set(v)),
     );
     let seed = number_field(
-        Field { label: |t| t.seed, testid: "seed", step: "1", min: "0", max: None },
-        settings.seed.get_untracked().to_string(),
+        Field { label: |t| t.settings.seed, testid: "seed", step: "1", min: "0", max: None },
+        Signal::derive(move || settings.seed.get().to_string()),
         move |s| parse_seed(s).map(|v| settings.seed.set(v)),
     );
     let t = move || &i18n.t().settings;
@@ -165,19 +167,19 @@ pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
 }
 
 /// What a number input looks like; the browser's range hints, the parsers the real checks.
-struct Field {
-    label: fn(&SettingsText) -> &'static str,
-    testid: &'static str,
-    step: &'static str,
-    min: &'static str,
-    max: Option<&'static str>,
+pub struct Field {
+    pub label: fn(&Text) -> &'static str,
+    pub testid: &'static str,
+    pub step: &'static str,
+    pub min: &'static str,
+    pub max: Option<&'static str>,
 }
 
-/// A labelled number input that applies each valid value and explains an invalid one, keeping the
-/// last valid value meanwhile.
-fn number_field(
+/// A labelled number input showing `value`, that applies each valid entry and explains an invalid
+/// one, keeping the last valid value meanwhile.
+pub fn number_field(
     Field { label, testid, step, min, max }: Field,
-    initial: String,
+    value: Signal<String>,
     apply: impl Fn(&str) -> Result<(), Invalid> + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -185,12 +187,12 @@ fn number_field(
     let id = format!("setting-{testid}");
     view! {
         <div class="field">
-            <label for=id.clone()>{move || label(&i18n.t().settings)}</label>
+            <label for=id.clone()>{move || label(i18n.t())}</label>
             <input
                 type="number"
                 id=id
                 data-testid=testid
-                value=initial
+                prop:value=move || value.get()
                 step=step
                 min=min
                 max=max
