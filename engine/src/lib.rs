@@ -8,6 +8,7 @@ pub mod chat;
 pub mod compare;
 pub mod concept;
 pub mod gguf;
+pub mod kernels;
 pub mod load;
 pub mod model;
 pub mod probe;

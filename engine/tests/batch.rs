@@ -10,9 +10,8 @@ use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::Session;
 use tiller_engine::steer::Steering;
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 fn params(seed: u64) -> SamplingParams {
@@ -52,8 +51,10 @@ fn batched_generation_matches_separate_sessions() {
 #[test]
 fn token_logprobs_are_the_log_softmax_of_a_plain_forward() {
     let m = tiny::load(&cpu());
-    let texts: Vec<(Vec<u32>, usize)> =
-        vec![(m.tokenizer.encode("<|im_start|>user\nhello there", true), 3), (m.tokenizer.encode("<|im_start|>ok", true), 1)];
+    let texts: Vec<(Vec<u32>, usize)> = vec![
+        (m.tokenizer.encode("<|im_start|>user\nhello there", true), 3),
+        (m.tokenizer.encode("<|im_start|>ok", true), 1),
+    ];
     let got = pollster::block_on(batch::token_logprobs(&m.model, &texts, &mut Steering::none())).unwrap();
     let n_vocab = m.model.config.n_vocab;
     for ((tokens, from), lp) in texts.iter().zip(&got) {

@@ -13,9 +13,8 @@ use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::{Session, Stop};
 use tiller_engine::steer::{ControlVector, Steering};
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 fn params() -> SamplingParams {

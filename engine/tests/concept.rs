@@ -10,9 +10,8 @@ use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Capture, Logits, read_f32};
 use tiller_engine::steer::ControlVector;
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 fn pairs() -> Vec<Pair> {
@@ -32,7 +31,8 @@ fn build(m: &LoadedModel, pairs: &[Pair], positions: Positions) -> Result<Concep
 /// The pairs' contrasts, `batch` pairs per forward.
 fn collect(m: &LoadedModel, pairs: &[Pair], positions: Positions, batch: usize) -> Result<Contrasts, ConceptError> {
     let mut acc = Contrasts::new(N_LAYER, N_EMBD);
-    let rendered = pairs.iter().map(|p| p.render(&m.template, &m.tokenizer, positions)).collect::<Result<Vec<_>, _>>()?;
+    let rendered =
+        pairs.iter().map(|p| p.render(&m.template, &m.tokenizer, positions)).collect::<Result<Vec<_>, _>>()?;
     for chunk in rendered.chunks(batch) {
         pollster::block_on(acc.add_pairs(&m.model, chunk))?;
     }
@@ -126,7 +126,10 @@ fn position_zero_is_never_averaged() {
     let from_zero = |t: &ContrastText| ContrastText { tokens: t.tokens.clone(), from: 0 };
     let mut acc = Contrasts::new(N_LAYER, N_EMBD);
     pollster::block_on(acc.add_pairs(&m.model, &[[from_zero(&pos), from_zero(&neg)]])).unwrap();
-    assert_eq!(acc.finish(Method::MeanDifference, 1, N_LAYER - 1).unwrap(), build(&m, std::slice::from_ref(pair), Positions::All).unwrap());
+    assert_eq!(
+        acc.finish(Method::MeanDifference, 1, N_LAYER - 1).unwrap(),
+        build(&m, std::slice::from_ref(pair), Positions::All).unwrap()
+    );
 }
 
 #[test]
@@ -162,7 +165,12 @@ fn the_gguf_round_trips_and_loads_as_a_plain_control_vector() {
 fn batched_pairs_match_one_at_a_time() {
     let m = tiny::load(&cpu());
     let mut many = pairs();
-    many.push(Pair { system: Some("Be".into()), prompt: "a question?".into(), positive: "nice".into(), negative: "grim".into() });
+    many.push(Pair {
+        system: Some("Be".into()),
+        prompt: "a question?".into(),
+        positive: "nice".into(),
+        negative: "grim".into(),
+    });
     for method in [Method::MeanDifference, Method::Pca] {
         let one = collect(&m, &many, Positions::Reply, 1).unwrap().finish(method, 1, N_LAYER - 1).unwrap();
         let all = collect(&m, &many, Positions::Reply, 3).unwrap().finish(method, 1, N_LAYER - 1).unwrap();
@@ -182,7 +190,12 @@ fn batched_pairs_match_one_at_a_time() {
 fn pca_directions_are_unit_signed_and_deterministic() {
     let m = tiny::load(&cpu());
     let mut many = pairs();
-    many.push(Pair { system: None, prompt: "the weather?".into(), positive: "sunny and warm".into(), negative: "cold rain".into() });
+    many.push(Pair {
+        system: None,
+        prompt: "the weather?".into(),
+        positive: "sunny and warm".into(),
+        negative: "cold rain".into(),
+    });
     let acc = collect(&m, &many, Positions::Reply, 2).unwrap();
     let pca = acc.finish(Method::Pca, 1, N_LAYER - 1).unwrap();
     let mean = acc.finish(Method::MeanDifference, 1, N_LAYER - 1).unwrap();

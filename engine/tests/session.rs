@@ -12,9 +12,8 @@ use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::{Session, Stop};
 use tiller_engine::steer::{ControlVector, Steering};
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn load() -> (LoadedModel, Device) {
-    let device = Device::ndarray();
+    let device = Device::flex();
     (LoadedModel::from_bytes(&model_bytes(), &device).unwrap(), device)
 }
 

@@ -15,9 +15,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 #[wasm_bindgen_test]

@@ -4,7 +4,7 @@
 //! borrows a `&[u8]` and never trusts a length or offset it finds inside it: every read is bounds
 //! checked and every count is checked against the bytes left before anything is allocated.
 
-mod dequant;
+pub(crate) mod dequant;
 mod error;
 mod value;
 mod write;
@@ -12,7 +12,7 @@ mod write;
 pub use dequant::{block_size, dequantize};
 pub use error::GgufError;
 pub use value::Value;
-pub use write::write_f32_gguf;
+pub use write::{RawTensor, write_f32_gguf, write_gguf};
 
 use std::collections::BTreeMap;
 

@@ -1,10 +1,31 @@
-//! A minimal GGUF v3 writer for F32 tensors: enough for llama.cpp control vectors and for the
-//! tests that build small files.
+//! A minimal GGUF v3 writer: F32 tensors for llama.cpp control vectors and the tests' small
+//! files, and tensors of any supported type as raw bytes (the benchmark's random-weight model).
 
-use super::Value;
+use super::{TensorType, Value};
 
 /// Serialize `metadata` and 1-D or N-D F32 `tensors` (ggml dims order) into a GGUF v3 file.
 pub fn write_f32_gguf(metadata: &[(&str, Value)], tensors: &[(&str, Vec<u64>, &[f32])]) -> Vec<u8> {
+    let bytes: Vec<Vec<u8>> =
+        tensors.iter().map(|(_, _, d)| d.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let raw: Vec<RawTensor<'_>> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, dims, _), data)| RawTensor { name, dims: dims.clone(), ty: TensorType::F32, data })
+        .collect();
+    write_gguf(metadata, &raw)
+}
+
+/// A tensor already encoded in its type's blocks.
+pub struct RawTensor<'a> {
+    pub name: &'a str,
+    /// ggml order: innermost first.
+    pub dims: Vec<u64>,
+    pub ty: TensorType,
+    pub data: &'a [u8],
+}
+
+/// Serialize `metadata` and `tensors` into a GGUF v3 file.
+pub fn write_gguf(metadata: &[(&str, Value)], tensors: &[RawTensor<'_>]) -> Vec<u8> {
     const ALIGN: usize = 32;
     let mut out = Vec::new();
     out.extend(b"GGUF");
@@ -16,21 +37,19 @@ pub fn write_f32_gguf(metadata: &[(&str, Value)], tensors: &[(&str, Vec<u64>, &[
         put_value(&mut out, value, true);
     }
     let mut offset = 0u64;
-    for (name, dims, data) in tensors {
-        put_str(&mut out, name);
-        out.extend((dims.len() as u32).to_le_bytes());
-        for d in dims {
+    for t in tensors {
+        put_str(&mut out, t.name);
+        out.extend((t.dims.len() as u32).to_le_bytes());
+        for d in &t.dims {
             out.extend(d.to_le_bytes());
         }
-        out.extend(0u32.to_le_bytes()); // F32
+        out.extend(t.ty.id().to_le_bytes());
         out.extend(offset.to_le_bytes());
-        offset += (data.len() * 4).next_multiple_of(ALIGN) as u64;
+        offset += t.data.len().next_multiple_of(ALIGN) as u64;
     }
     out.resize(out.len().next_multiple_of(ALIGN), 0);
-    for (_, _, data) in tensors {
-        for v in *data {
-            out.extend(v.to_le_bytes());
-        }
+    for t in tensors {
+        out.extend_from_slice(t.data);
         out.resize(out.len().next_multiple_of(ALIGN), 0);
     }
     out

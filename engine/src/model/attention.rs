@@ -7,9 +7,8 @@ use crate::gguf::{Gguf, GgufError};
 /// query head h reading kv head h / group_size.
 #[derive(Clone, Debug)]
 pub struct Attention {
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
+    /// q, k and v fused: one pass over the input, three outputs.
+    wqkv: Linear,
     wo: Linear,
     rope: Rope,
     n_head: usize,
@@ -26,12 +25,11 @@ impl Attention {
         device: &burn::tensor::Device,
     ) -> Result<Self, GgufError> {
         let kv_dim = c.n_head_kv * c.head_dim();
-        let w = |name: &str, n_out| Linear::load(g, &format!("{prefix}.{name}.weight"), c.n_embd, n_out, device);
+        let name = |part: &str| format!("{prefix}.{part}.weight");
+        let (q, k, v) = (name("attn_q"), name("attn_k"), name("attn_v"));
         Ok(Self {
-            wq: w("attn_q", c.n_embd)?,
-            wk: w("attn_k", kv_dim)?,
-            wv: w("attn_v", kv_dim)?,
-            wo: w("attn_output", c.n_embd)?,
+            wqkv: Linear::load_fused(g, &[(&q, c.n_embd), (&k, kv_dim), (&v, kv_dim)], c.n_embd, device)?,
+            wo: Linear::load(g, &name("attn_output"), c.n_embd, c.n_embd, device)?,
             rope: rope.clone(),
             n_head: c.n_head,
             n_head_kv: c.n_head_kv,
@@ -44,9 +42,7 @@ impl Attention {
     /// run once over all rows (that is where the weights are read); only the attention itself
     /// runs per sequence, so a sequence never sees another's keys.
     pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
-        let q = self.wq.forward(x.clone());
-        let k = self.wk.forward(x.clone());
-        let v = self.wv.forward(x);
+        let [q, k, v]: [Tensor<2>; 3] = self.wqkv.forward_split(x).try_into().expect("q, k and v");
         let out = match caches {
             [cache] => self.attend(q, k, v, layer, cache),
             _ => {

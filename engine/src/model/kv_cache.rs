@@ -1,14 +1,23 @@
 use burn::tensor::Tensor;
 
-/// Keys and values of every position seen so far, per layer, each [n_head_kv, len, head_dim].
+/// Keys and values of every position seen so far, per layer, each [n_head_kv, capacity, head_dim]
+/// of which the first `len` positions are valid.
 ///
-/// They are stored after RoPE and after any steering of the earlier layers, so a cache is only
-/// valid for the steering it was filled with: the session rebuilds it when steering changes.
+/// Storage is preallocated and written in place (`slice_assign` on a uniquely owned tensor
+/// reuses its buffer on burn-flex and burn-wgpu); it doubles when full, so a reply of n tokens
+/// costs O(log n) copies instead of one `cat` of the whole cache per token and layer.
+///
+/// Keys and values are stored after RoPE and after any steering of the earlier layers, so a
+/// cache is only valid for the steering it was filled with: the session rebuilds it when
+/// steering changes.
 #[derive(Clone, Debug, Default)]
 pub struct KvCache {
     layers: Vec<Option<(Tensor<3>, Tensor<3>)>>,
     len: usize,
 }
+
+/// Positions a new cache holds before its first doubling.
+const FIRST_CAPACITY: usize = 128;
 
 impl KvCache {
     pub fn new(n_layer: usize) -> Self {
@@ -29,14 +38,34 @@ impl KvCache {
         self.len = 0;
     }
 
-    /// Append this step's keys and values for `layer`; returns all of them.
+    /// Write this step's keys and values [n_kv, seq, hd] for `layer` at positions `len..`;
+    /// returns every valid position's, [n_kv, len + seq, hd].
     pub(crate) fn append(&mut self, layer: usize, k: Tensor<3>, v: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
-        let merged = match self.layers[layer].take() {
-            None => (k, v),
-            Some((pk, pv)) => (Tensor::cat(vec![pk, k], 1), Tensor::cat(vec![pv, v], 1)),
+        let [n_kv, seq, hd] = k.dims();
+        let (start, end) = (self.len, self.len + seq);
+        let (mut ck, mut cv) = match self.layers[layer].take() {
+            Some(kv) => kv,
+            None => {
+                let cap = end.next_power_of_two().max(FIRST_CAPACITY);
+                let device = k.device();
+                (Tensor::zeros([n_kv, cap, hd], &device), Tensor::zeros([n_kv, cap, hd], &device))
+            }
         };
-        self.layers[layer] = Some(merged.clone());
-        merged
+        let cap = ck.dims()[1];
+        if end > cap {
+            let grown = end.next_power_of_two();
+            let device = k.device();
+            let grow = |t: Tensor<3>| match start {
+                0 => Tensor::zeros([n_kv, grown, hd], &device),
+                _ => Tensor::cat(vec![t.narrow(1, 0, start), Tensor::zeros([n_kv, grown - start, hd], &device)], 1),
+            };
+            (ck, cv) = (grow(ck), grow(cv));
+        }
+        ck = ck.slice_assign([0..n_kv, start..end, 0..hd], k);
+        cv = cv.slice_assign([0..n_kv, start..end, 0..hd], v);
+        let valid = (ck.clone().narrow(1, 0, end), cv.clone().narrow(1, 0, end));
+        self.layers[layer] = Some((ck, cv));
+        valid
     }
 
     /// Called once all layers have appended `n` positions.
@@ -44,16 +73,14 @@ impl KvCache {
         self.len += n;
     }
 
-    /// Drop every position from `len` on (used to roll back to a shared prefix).
+    /// Drop every position from `len` on (used to roll back to a shared prefix): they are
+    /// overwritten by the next append.
     pub fn truncate(&mut self, len: usize) {
         if len >= self.len {
             return;
         }
         if len == 0 {
             return self.clear();
-        }
-        for layer in self.layers.iter_mut() {
-            *layer = layer.take().map(|(k, v)| (k.narrow(1, 0, len), v.narrow(1, 0, len)));
         }
         self.len = len;
     }

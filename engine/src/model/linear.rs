@@ -1,58 +1,181 @@
+use std::sync::Arc;
+
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::gguf::{Gguf, GgufError};
+use crate::gguf::{Gguf, GgufError, TensorInfo};
+use crate::kernels::{Isa, PackedMatrix};
 
 /// A weight matrix applied as `x · W`.
 ///
-/// This is the one place that knows how weights are stored. Today that is dequantized f32 on the
-/// device, pre-transposed to [in, out] so the forward is a plain matmul; a packed-quantized
-/// storage with its own kernels can replace it without touching the blocks.
+/// This is the one place that knows how weights are stored, and so the seam between burn and
+/// the packed kernels:
+/// - on a CPU device the GGUF blocks stay packed ([`PackedMatrix`]) and the product runs in
+///   [`crate::kernels`] (SIMD over the packed blocks, threads natively);
+/// - on a GPU device the matrix is dequantized once to f32 [in, out] and multiplied by burn.
+///
+/// Several GGUF matrices with the same input (q, k, v; gate, up) can be loaded as one, so one
+/// pass over the activations serves them all; [`Linear::forward_split`] hands back the parts.
 #[derive(Clone, Debug)]
 pub struct Linear {
-    /// [in, out]
-    weight: Tensor<2>,
+    weight: Weight,
+    /// Output widths of the fused parts, in order.
+    parts: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Weight {
+    /// One matrix for all parts, or one per part when their formats differ.
+    Packed { matrices: Vec<Arc<PackedMatrix>>, isa: Isa },
+    /// [in, out] f32 on the device.
+    Dense(Box<Tensor<2>>),
 }
 
 impl Linear {
     /// Load a GGUF matrix of ggml shape [in, out] (rows of `in` contiguous values, one per output).
     pub fn load(g: &Gguf<'_>, name: &str, n_in: usize, n_out: usize, device: &Device) -> Result<Self, GgufError> {
-        let rows = load_matrix(g, name, n_in, n_out)?;
-        // ggml rows are outputs ([out, in] row-major); transpose once here, not in every forward.
-        let mut t = vec![0f32; rows.len()];
-        for (o, row) in rows.chunks_exact(n_in).enumerate() {
-            for (i, &v) in row.iter().enumerate() {
-                t[i * n_out + o] = v;
-            }
+        Self::load_fused(g, &[(name, n_out)], n_in, device)
+    }
+
+    /// Load matrices that share their input as one: `parts` are (name, outputs).
+    pub fn load_fused(g: &Gguf<'_>, parts: &[(&str, usize)], n_in: usize, device: &Device) -> Result<Self, GgufError> {
+        let widths = parts.iter().map(|&(_, n)| n).collect();
+        if runs_on_host(device) {
+            let matrices =
+                parts.iter().map(|&(name, n_out)| load_packed(g, name, n_in, n_out)).collect::<Result<Vec<_>, _>>()?;
+            // Parts stored in different formats stay separate products.
+            let matrices = match matrices.len() {
+                1 => matrices,
+                _ => PackedMatrix::concat(&matrices).map_or(matrices, |m| vec![m]),
+            };
+            let isa = Isa::detect();
+            return Ok(Self {
+                weight: Weight::Packed { matrices: matrices.into_iter().map(Arc::new).collect(), isa },
+                parts: widths,
+            });
         }
-        Ok(Self { weight: Tensor::from_data(TensorData::new(t, [n_in, n_out]), device) })
+        let mut t = Vec::new();
+        let n_out: usize = parts.iter().map(|&(_, n)| n).sum();
+        let mut columns = Vec::with_capacity(parts.len());
+        for &(name, n) in parts {
+            columns.push((load_matrix(g, name, n_in, n)?, n));
+        }
+        // ggml rows are outputs ([out, in] row-major); transpose once here, not in every forward.
+        t.resize(n_in * n_out, 0f32);
+        let mut first = 0;
+        for (rows, n) in columns {
+            for (o, row) in rows.chunks_exact(n_in).enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    t[i * n_out + first + o] = v;
+                }
+            }
+            first += n;
+        }
+        Ok(Self {
+            weight: Weight::Dense(Box::new(Tensor::from_data(TensorData::new(t, [n_in, n_out]), device))),
+            parts: widths,
+        })
+    }
+
+    /// A packed matrix shared with another user (the tied embedding and head).
+    pub(crate) fn from_packed(matrix: Arc<PackedMatrix>, parts: Vec<usize>) -> Self {
+        Self { weight: Weight::Packed { matrices: vec![matrix], isa: Isa::detect() }, parts }
     }
 
     /// [seq, in] → [seq, out]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.weight.clone())
+        match &self.weight {
+            Weight::Dense(w) => x.matmul((**w).clone()),
+            Weight::Packed { .. } => {
+                let parts = self.forward_split(x);
+                if parts.len() == 1 { parts.into_iter().next().expect("one part") } else { Tensor::cat(parts, 1) }
+            }
+        }
     }
+
+    /// [seq, in] → one [seq, out_i] per fused part.
+    pub fn forward_split(&self, x: Tensor<2>) -> Vec<Tensor<2>> {
+        match &self.weight {
+            Weight::Dense(w) if self.parts.len() == 1 => vec![x.matmul((**w).clone())],
+            Weight::Dense(w) => {
+                let y = x.matmul((**w).clone());
+                let mut first = 0;
+                self.parts
+                    .iter()
+                    .map(|&n| {
+                        first += n;
+                        y.clone().narrow(1, first - n, n)
+                    })
+                    .collect()
+            }
+            Weight::Packed { matrices, isa } => {
+                let [n, _] = x.dims();
+                let device = x.device();
+                let x = host_f32(x);
+                let mut parts = Vec::with_capacity(self.parts.len());
+                let mut widths = self.parts.iter().copied();
+                for matrix in matrices {
+                    let mut y = matrix.matmul(&x, *isa);
+                    // A fused matrix's output rows hold every part side by side: cut them apart.
+                    let total = matrix.rows();
+                    let mut first = 0;
+                    while first < total {
+                        let width = widths.next().expect("parts cover the matrix");
+                        let part = if width == total {
+                            std::mem::take(&mut y)
+                        } else {
+                            y.chunks_exact(total).flat_map(|row| &row[first..first + width]).copied().collect()
+                        };
+                        parts.push(Tensor::from_data(TensorData::new(part, [n, width]), &device));
+                        first += width;
+                    }
+                }
+                parts
+            }
+        }
+    }
+}
+
+/// CPU backends run the packed kernels; everything else gets dense device matrices.
+pub(crate) fn runs_on_host(device: &Device) -> bool {
+    use burn_dispatch::DispatchDevice;
+    #[allow(unreachable_patterns)]
+    match device.as_dispatch() {
+        #[cfg(feature = "flex")]
+        DispatchDevice::Flex(_) => true,
+        _ => false,
+    }
+}
+
+fn host_f32(x: Tensor<2>) -> Vec<f32> {
+    // A CPU backend's float tensors are f32; anything else is a bug in the model code.
+    x.into_data().try_into_vec::<f32>().expect("activations are f32 on the host")
+}
+
+fn checked_info<'g>(g: &'g Gguf<'_>, name: &str, dims: &[u64]) -> Result<&'g TensorInfo, GgufError> {
+    let info = g.tensor_info(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
+    if info.dims != dims {
+        return Err(GgufError::BadTensor {
+            name: name.into(),
+            why: format!("shape {:?}, expected {dims:?} from the metadata", info.dims),
+        });
+    }
+    Ok(info)
+}
+
+/// A named matrix of ggml shape [n_in, n_out], packed as stored.
+pub(crate) fn load_packed(g: &Gguf<'_>, name: &str, n_in: usize, n_out: usize) -> Result<PackedMatrix, GgufError> {
+    let info = checked_info(g, name, &[n_in as u64, n_out as u64])?;
+    PackedMatrix::from_gguf(info.ty, g.tensor_bytes(info), n_out, n_in).map_err(|e| e.in_tensor(name))
 }
 
 /// Dequantize a named matrix and check its ggml shape is [n_in, n_out].
 pub(crate) fn load_matrix(g: &Gguf<'_>, name: &str, n_in: usize, n_out: usize) -> Result<Vec<f32>, GgufError> {
-    let info = g.tensor_info(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
-    if info.dims != [n_in as u64, n_out as u64] {
-        return Err(GgufError::BadTensor {
-            name: name.into(),
-            why: format!("shape {:?}, expected [{n_in}, {n_out}] from the metadata", info.dims),
-        });
-    }
+    checked_info(g, name, &[n_in as u64, n_out as u64])?;
     g.dequantize(name)
 }
 
 /// Dequantize a named vector of length `n`.
 pub(crate) fn load_vector(g: &Gguf<'_>, name: &str, n: usize) -> Result<Vec<f32>, GgufError> {
-    let info = g.tensor_info(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
-    if info.dims != [n as u64] {
-        return Err(GgufError::BadTensor {
-            name: name.into(),
-            why: format!("shape {:?}, expected [{n}] from the metadata", info.dims),
-        });
-    }
+    checked_info(g, name, &[n as u64])?;
     g.dequantize(name)
 }

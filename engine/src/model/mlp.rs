@@ -6,23 +6,28 @@ use crate::gguf::{Gguf, GgufError};
 /// SwiGLU feed-forward: down(silu(gate(x)) ⊙ up(x)).
 #[derive(Clone, Debug)]
 pub struct Mlp {
-    gate: Linear,
-    up: Linear,
+    /// gate and up fused: one pass over the input.
+    gate_up: Linear,
     down: Linear,
 }
 
 impl Mlp {
     pub fn load(g: &Gguf<'_>, prefix: &str, n_embd: usize, n_ff: usize, device: &Device) -> Result<Self, GgufError> {
         Ok(Self {
-            gate: Linear::load(g, &format!("{prefix}.ffn_gate.weight"), n_embd, n_ff, device)?,
-            up: Linear::load(g, &format!("{prefix}.ffn_up.weight"), n_embd, n_ff, device)?,
+            gate_up: Linear::load_fused(
+                g,
+                &[(&format!("{prefix}.ffn_gate.weight"), n_ff), (&format!("{prefix}.ffn_up.weight"), n_ff)],
+                n_embd,
+                device,
+            )?,
             down: Linear::load(g, &format!("{prefix}.ffn_down.weight"), n_ff, n_embd, device)?,
         })
     }
 
     /// [seq, n_embd] → [seq, n_embd]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let gated = silu(self.gate.forward(x.clone())).mul(self.up.forward(x));
+        let [gate, up]: [Tensor<2>; 2] = self.gate_up.forward_split(x).try_into().expect("gate and up");
+        let gated = silu(gate).mul(up);
         self.down.forward(gated)
     }
 }

@@ -19,12 +19,15 @@ pub use config::LlamaConfig;
 pub use hook::{Capture, NoHook, ResidualHook};
 pub use kv_cache::KvCache;
 
+use std::sync::Arc;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use thiserror::Error;
 
 use crate::gguf::{Gguf, GgufError};
+use crate::kernels::PackedMatrix;
 use block::Block;
-use linear::{Linear, load_matrix};
+use linear::{Linear, load_packed, runs_on_host};
 use rms_norm::RmsNorm;
 use rope::Rope;
 
@@ -52,9 +55,9 @@ pub enum Logits {
 
 pub struct Llama {
     pub config: LlamaConfig,
-    /// [n_vocab · n_embd] on the host: a lookup reads one row per token, cheaper than a device
-    /// gather, and the tied head keeps its own device copy.
-    token_embd: Vec<f32>,
+    /// [n_vocab, n_embd], packed as stored, on the host: a lookup widens one row per token.
+    /// On a CPU device the tied head multiplies with this same matrix.
+    token_embd: Arc<PackedMatrix>,
     blocks: Vec<Block>,
     norm: RmsNorm,
     /// [n_embd, n_vocab]; the embedding itself when the file has no `output.weight` (tied).
@@ -76,7 +79,7 @@ impl Llama {
     ) -> Result<Self, ModelError> {
         let config = LlamaConfig::from_gguf(g)?;
         let c = &config;
-        let token_embd = load_matrix(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
+        let token_embd = Arc::new(load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?);
         // One table of rotations, shared by every block (tensor clones share their buffer).
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device);
         let blocks = (0..c.n_layer)
@@ -87,8 +90,11 @@ impl Llama {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
-        let head_name = if g.tensor_info("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
-        let head = Linear::load(g, head_name, c.n_embd, c.n_vocab, device)?;
+        let head = match g.tensor_info("output.weight") {
+            Some(_) => Linear::load(g, "output.weight", c.n_embd, c.n_vocab, device)?,
+            None if runs_on_host(device) => Linear::from_packed(token_embd.clone(), vec![c.n_vocab]),
+            None => Linear::load(g, "token_embd.weight", c.n_embd, c.n_vocab, device)?,
+        };
         Ok(Self { config, token_embd, blocks, norm, head, device: device.clone() })
     }
 
@@ -159,7 +165,7 @@ impl Llama {
             if i >= self.config.n_vocab {
                 return Err(ModelError::TokenOutOfRange { id, n_vocab: self.config.n_vocab });
             }
-            rows.extend_from_slice(&self.token_embd[i * n_embd..(i + 1) * n_embd]);
+            rows.extend(self.token_embd.row_f32(i));
         }
         Ok(Tensor::from_data(TensorData::new(rows, [tokens.len(), n_embd]), &self.device))
     }

@@ -1,0 +1,111 @@
+//! CPU kernels over packed quantized weights: the matrix products of a forward pass without
+//! ever widening a weight matrix to f32.
+//!
+//! ```text
+//! GGUF blocks ──repack──► PackedMatrix [rows = outputs] ──┐
+//! activations [n, cols] f32 ──quantize──► QuantizedRows ───┴─► dot per (output, activation row) ─► [n, rows] f32
+//! ```
+//!
+//! Activations are quantized to **16-bit** integers per 32-block (scale = max|x| / 32767), not
+//! to 8-bit as llama.cpp does: the integer dot products are as cheap (both widen to i16 before
+//! `madd`/`i32x4.dot`), and the rounding error is ~250× smaller, so logits stay within the f32
+//! forward's tolerance. A Q4_1 block's minimum is applied through the exact f32 sum of the
+//! activations it meets: Σ (d·q + m)·x = d·Σ q·x + m·Σ x.
+//!
+//! One kernel family per instruction set: [`scalar`] (the reference every other is tested
+//! against), `x86` (AVX2 + FMA + F16C, or AVX-512 F + BW, picked at run time) and `wasm` (simd128, compiled in when the
+//! worker is built with `+simd128`).
+
+mod acts;
+mod packed;
+mod parallel;
+mod scalar;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use acts::QuantizedRows;
+pub use packed::{PackedMatrix, WeightFormat};
+
+/// Elements per quantization block, for weights and activations alike.
+pub const QK: usize = 32;
+
+/// Which implementation [`PackedMatrix::matmul`] runs: the fastest the processor has, or the
+/// scalar reference (tests compare the two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128,
+}
+
+impl Isa {
+    /// The best this processor (or this wasm build) supports.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if Self::Avx2.supported()
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+        {
+            return Self::Avx512;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Self::Avx2.supported() {
+            return Self::Avx2;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return Self::Simd128;
+        #[allow(unreachable_code)]
+        Self::Scalar
+    }
+
+    /// Every instruction set this processor runs, the scalar reference first (for the tests).
+    pub fn all() -> Vec<Self> {
+        let mut all = vec![Self::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        all.extend([Self::Avx2, Self::Avx512].into_iter().filter(|i| i.supported()));
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        all.push(Self::Simd128);
+        all
+    }
+
+    fn supported(self) -> bool {
+        match self {
+            Self::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => {
+                std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("fma")
+                    && std::is_x86_feature_detected!("f16c")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => {
+                Self::Avx2.supported()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Self::Simd128 => true,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Scalar => "scalar",
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => "avx512",
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Self::Simd128 => "simd128",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! Every kernel against the scalar reference, and the packed product against the f32 product
+//! of the dequantized matrix.
+
+use half::f16;
+
+use super::*;
+use crate::gguf::{TensorType, dequant::dequantize};
+
+/// xorshift64*: reproducible test data without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [−1, 1).
+    fn f(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+/// GGUF bytes of a random `rows × cols` matrix of type `ty`.
+fn random_tensor(ty: TensorType, rows: usize, cols: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut b = Vec::new();
+    let half = |v: f32| f16::from_f32(v).to_le_bytes();
+    for _ in 0..rows * cols / if matches!(ty, TensorType::F16 | TensorType::F32) { 1 } else { QK } {
+        match ty {
+            TensorType::Q4_0 => {
+                b.extend(half(0.01 + 0.05 * rng.f().abs()));
+                b.extend((0..16).map(|_| rng.next() as u8));
+            }
+            TensorType::Q4_1 => {
+                b.extend(half(0.01 + 0.05 * rng.f().abs()));
+                b.extend(half(-0.4 * rng.f().abs()));
+                b.extend((0..16).map(|_| rng.next() as u8));
+            }
+            TensorType::Q8_0 => {
+                b.extend(half(0.002 + 0.01 * rng.f().abs()));
+                b.extend((0..32).map(|_| rng.next() as u8));
+            }
+            TensorType::F16 => b.extend(half(rng.f())),
+            TensorType::F32 => b.extend(rng.f().to_le_bytes()),
+            TensorType::Other(_) => unreachable!(),
+        }
+    }
+    b
+}
+
+/// x · Wᵀ in f64 from the dequantized matrix.
+fn reference(w: &[f32], x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let n = x.len() / cols;
+    let mut out = vec![0f32; n * rows];
+    for i in 0..n {
+        for r in 0..rows {
+            let dot: f64 = (0..cols).map(|c| w[r * cols + c] as f64 * x[i * cols + c] as f64).sum();
+            out[i * rows + r] = dot as f32;
+        }
+    }
+    out
+}
+
+const TYPES: [TensorType; 5] = [TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::F16, TensorType::F32];
+
+#[test]
+fn every_isa_matches_the_scalar_kernels_and_the_f32_product() {
+    let mut rng = Rng(0x7411e7);
+    let (rows, cols) = (67, 192);
+    for ty in TYPES {
+        let bytes = random_tensor(ty, rows, cols, &mut rng);
+        let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
+        let dense = dequantize(ty, &bytes, rows * cols).unwrap();
+        // 1 (decode), 4 (one group), 7 (a group and a remainder)
+        for n in [1, 4, 7] {
+            // Activations like a residual stream's: mostly small, a few large outliers.
+            let x: Vec<f32> = (0..n * cols).map(|i| if i % 61 == 0 { 40.0 * rng.f() } else { rng.f() }).collect();
+            let want = reference(&dense, &x, rows, cols);
+            let scalar = m.matmul(&x, Isa::Scalar);
+            let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+            for (i, (s, w)) in scalar.iter().zip(&want).enumerate() {
+                // 16-bit activations: ~1e-4 of the largest output.
+                assert!((s - w).abs() <= 2e-4 * scale, "{ty:?} n={n} [{i}]: {s} vs f32 product {w}");
+            }
+            for isa in Isa::all() {
+                let fast = m.matmul(&x, isa);
+                for (i, (s, f)) in scalar.iter().zip(&fast).enumerate() {
+                    // Same integers, other summation order: f32 rounding only.
+                    assert!((s - f).abs() <= 1e-5 * scale, "{ty:?} n={n} [{i}]: {} {f} vs scalar {s}", isa.name());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_matrices_equal_their_parts() {
+    let mut rng = Rng(99);
+    let cols = 64;
+    let a = PackedMatrix::from_gguf(TensorType::Q4_1, &random_tensor(TensorType::Q4_1, 5, cols, &mut rng), 5, cols)
+        .unwrap();
+    let b = PackedMatrix::from_gguf(TensorType::Q4_1, &random_tensor(TensorType::Q4_1, 3, cols, &mut rng), 3, cols)
+        .unwrap();
+    let c = PackedMatrix::from_gguf(TensorType::Q8_0, &random_tensor(TensorType::Q8_0, 3, cols, &mut rng), 3, cols)
+        .unwrap();
+    assert!(PackedMatrix::concat(&[a.clone(), c]).is_none(), "formats differ");
+    let ab = PackedMatrix::concat(&[a.clone(), b.clone()]).unwrap();
+    let x: Vec<f32> = (0..2 * cols).map(|_| rng.f()).collect();
+    let (ya, yb, yab) = (a.matmul(&x, Isa::detect()), b.matmul(&x, Isa::detect()), ab.matmul(&x, Isa::detect()));
+    for i in 0..2 {
+        assert_eq!(&yab[i * 8..i * 8 + 5], &ya[i * 5..i * 5 + 5]);
+        assert_eq!(&yab[i * 8 + 5..i * 8 + 8], &yb[i * 3..i * 3 + 3]);
+    }
+}
+
+#[test]
+fn a_row_widens_as_dequantize_does() {
+    let mut rng = Rng(5);
+    for ty in TYPES {
+        let bytes = random_tensor(ty, 4, 64, &mut rng);
+        let m = PackedMatrix::from_gguf(ty, &bytes, 4, 64).unwrap();
+        let dense = dequantize(ty, &bytes, 256).unwrap();
+        for r in 0..4 {
+            assert_eq!(m.row_f32(r), dense[r * 64..(r + 1) * 64], "{ty:?} row {r}");
+        }
+    }
+}
+
+#[test]
+fn non_finite_activations_stay_non_finite() {
+    let mut rng = Rng(3);
+    for ty in TYPES {
+        let m = PackedMatrix::from_gguf(ty, &random_tensor(ty, 8, 64, &mut rng), 8, 64).unwrap();
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut x = vec![0.5f32; 64];
+            x[7] = bad;
+            for isa in Isa::all() {
+                assert!(m.matmul(&x, isa).iter().all(|v| !v.is_finite()), "{ty:?} {bad} {}", isa.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn non_finite_weights_and_short_data_are_refused() {
+    let mut b = f16::from_f32(f32::NAN).to_le_bytes().to_vec();
+    b.extend([0u8; 32]);
+    assert!(PackedMatrix::from_gguf(TensorType::Q8_0, &b, 1, 32).unwrap_err().to_string().contains("NaN"));
+    assert!(PackedMatrix::from_gguf(TensorType::Q4_1, &[0u8; 19], 1, 32).is_err());
+    assert!(PackedMatrix::from_gguf(TensorType::Other(12), &[0u8; 144], 1, 256).is_err());
+}
+
+/// Throughput of the decode product on matrices of the default model's sizes (not a pass/fail
+/// test: `cargo test --release -p tiller-engine --lib kernel_throughput -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn kernel_throughput() {
+    let mut rng = Rng(1);
+    for (ty, rows, cols, reps) in [
+        (TensorType::Q4_1, 1536, 576, 2000),
+        (TensorType::Q4_1, 576 * 60, 1536, 20),
+        (TensorType::Q8_0, 49152, 576, 20),
+    ] {
+        let bytes = random_tensor(ty, rows, cols, &mut rng);
+        let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
+        let x: Vec<f32> = (0..cols).map(|_| rng.f()).collect();
+        for isa in Isa::all() {
+            let t = std::time::Instant::now();
+            let mut sink = 0f32;
+            for _ in 0..reps {
+                sink += m.matmul(&x, isa)[0];
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "{ty:?} {rows}x{cols} {}: {:.2} GB/s, {:.0} µs per product ({sink})",
+                isa.name(),
+                bytes.len() as f64 * reps as f64 / s / 1e9,
+                s / reps as f64 * 1e6
+            );
+        }
+    }
+}
