@@ -118,10 +118,8 @@ pub enum BackendChoice {
     /// WebGPU when the browser gives an adapter, else the CPU.
     Auto,
     WebGpu,
-    /// burn-ndarray on the CPU: the design's fallback.
-    Ndarray,
-    /// burn-flex on the CPU: burn's newer CPU backend.
-    Flex,
+    /// burn-flex on the CPU, matrix products in the engine's packed kernels.
+    Cpu,
 }
 
 impl BackendChoice {
@@ -130,8 +128,8 @@ impl BackendChoice {
         match s {
             "auto" => Some(Self::Auto),
             "webgpu" => Some(Self::WebGpu),
-            "cpu" | "ndarray" => Some(Self::Ndarray),
-            "flex" => Some(Self::Flex),
+            // `flex` and `ndarray` name the CPU backends of earlier versions: old links still work.
+            "cpu" | "flex" | "ndarray" => Some(Self::Cpu),
             _ => None,
         }
     }
@@ -140,8 +138,7 @@ impl BackendChoice {
         match self {
             Self::Auto => "auto",
             Self::WebGpu => "webgpu",
-            Self::Ndarray => "ndarray",
-            Self::Flex => "flex",
+            Self::Cpu => "cpu",
         }
     }
 }
@@ -304,7 +301,7 @@ pub struct ModelInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendInfo {
-    /// "WebGPU", "CPU (burn-ndarray)" or "CPU (burn-flex)".
+    /// "WebGPU" or "CPU (burn-flex)".
     pub name: String,
     /// The GPU adapter as the browser describes it, when on WebGPU.
     pub adapter: Option<String>,

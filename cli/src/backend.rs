@@ -3,9 +3,7 @@ use clap::ValueEnum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// burn-ndarray on the CPU
-    Ndarray,
-    /// burn-flex on the CPU
+    /// burn-flex on the CPU, matrix products in the engine's packed kernels
     Flex,
     /// burn-wgpu: Vulkan, Metal or DX12 through wgpu (Mesa's lavapipe counts)
     Wgpu,
@@ -14,7 +12,6 @@ pub enum Backend {
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
-            Self::Ndarray => "ndarray",
             Self::Flex => "flex",
             Self::Wgpu => "wgpu",
         }
@@ -23,8 +20,6 @@ impl Backend {
 
 pub fn device(backend: Backend) -> Result<Device, String> {
     match backend {
-        #[allow(deprecated)] // burn-ndarray is the CPU backend the design names; flex may replace it
-        Backend::Ndarray => Ok(Device::ndarray()),
         Backend::Flex => flex_device(),
         Backend::Wgpu => wgpu_device(),
     }

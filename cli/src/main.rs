@@ -4,6 +4,7 @@ mod backend;
 mod commands;
 mod model_arg;
 mod npy;
+mod random_model;
 mod steering_arg;
 
 use std::process::ExitCode;

@@ -29,8 +29,18 @@ fn temp(name: &str) -> PathBuf {
 fn steering_report_has_every_group_target_and_file() {
     let out = temp("steering");
     let o = tiller(&[
-        "eval", "steering", "--model", &model(), "--concept", "safety", "--limit", "2", "--max-tokens", "6",
-        "--out", out.to_str().unwrap(),
+        "eval",
+        "steering",
+        "--model",
+        &model(),
+        "--concept",
+        "safety",
+        "--limit",
+        "2",
+        "--max-tokens",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("steering.json")).unwrap()).unwrap();
@@ -39,7 +49,8 @@ fn steering_report_has_every_group_target_and_file() {
     // Coefficients 0, 0.5, 1 steered plus prompting and prompting+steering at 1, each for
     // harmful, benign and both together.
     assert_eq!(safety["groups"].as_array().unwrap().len(), 5 * 3);
-    let targets: Vec<&str> = safety["targets"].as_array().unwrap().iter().map(|t| t["goal"].as_str().unwrap()).collect();
+    let targets: Vec<&str> =
+        safety["targets"].as_array().unwrap().iter().map(|t| t["goal"].as_str().unwrap()).collect();
     assert_eq!(targets, ["monotonic", "≥ 80%", "≤ 10%", "≤ 2×"]);
     let samples = std::fs::read_to_string(out.join("steering_samples.jsonl")).unwrap();
     assert_eq!(samples.lines().count(), 5 * 4, "5 conditions × (2 harmful + 2 benign)");
@@ -69,14 +80,35 @@ fn sweep_recommends_a_fluent_setting_or_says_none_is() {
     std::fs::write(&prompts, "{\"prompt\": \"Tell me about trains.\"}\n").unwrap();
     let out = dir.join("sweep.md");
     let o = tiller(&[
-        "eval", "sweep", "--model", &model(), "--concept", "sentiment", "--pairs", pairs.to_str().unwrap(),
-        "--prompts", prompts.to_str().unwrap(), "--methods", "mean,pca", "--ranges", "6-8", "--scales", "1,50",
-        "--max-tokens", "6", "--out", out.to_str().unwrap(),
+        "eval",
+        "sweep",
+        "--model",
+        &model(),
+        "--concept",
+        "sentiment",
+        "--pairs",
+        pairs.to_str().unwrap(),
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "--methods",
+        "mean,pca",
+        "--ranges",
+        "6-8",
+        "--scales",
+        "1,50",
+        "--max-tokens",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(&out).unwrap();
     // 2 methods × 1 range × 2 scales; scale 50 wrecks the text, so it is never the pick.
-    assert_eq!(md.lines().filter(|l| l.starts_with("| mean_difference |") || l.starts_with("| pca |")).count(), 4, "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| mean_difference |") || l.starts_with("| pca |")).count(),
+        4,
+        "{md}"
+    );
     assert!(md.contains("| 50 |") && !md.contains("at strength 50"), "{md}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,16 +1,23 @@
-// The web app's numbers in headless Chromium, per backend: model load time (the worker's load_ms,
-// and the wall time from navigation to ready), prefill and decode tokens/s of a fixed prompt
-// (greedy, from the Done stats), and the peak memory of Chromium's processes.
+// Tiller in headless Chromium beside its peer, wllama 2.3.5 (llama.cpp in wasm32, single-thread
+// build), on the same GGUF in the same browser and the same run, with Tiller/wllama ratios:
+// decode and prefill tokens/s (greedy), model load to ready (Tiller: a reload, so the model comes
+// from the browser's cache; wllama: from a Blob in memory), the peak memory of all Chromium
+// processes, and the engine's download size (raw and gzip).
 //
-// `cargo xtask bench-browser [cpu] [flex] [webgpu]` (default: all three). Each backend gets a
-// fresh browser and profile, so each downloads the model from the local server.
+// `cargo xtask bench-browser [cpu] [webgpu] [wllama]` (default: all). Each gets a fresh browser
+// and profile. TILLER_PEER_URL is the folder xtask serves with wllama's files and the model.
 
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { MINUTE, appUrl, chat, launch, protocolLog, rates, waitLoaded } from "./lib.mjs";
 
 const PROMPT = "Write a short story about a robot who learns to paint.";
-const TOKENS = { cpu: 32, flex: 32, webgpu: 8 }; // WebGPU on SwiftShader runs on the CPU, slowly
-const backends = process.argv.slice(2).length ? process.argv.slice(2) : ["cpu", "flex", "webgpu"];
+const SYSTEM = "You are a helpful assistant."; // the app's default system prompt
+const TOKENS = { cpu: 64, webgpu: 16, wllama: 64 }; // WebGPU here is SwiftShader, on the CPU
+const which = process.argv.slice(2).length ? process.argv.slice(2) : ["cpu", "webgpu", "wllama"];
+const PEER = process.env.TILLER_PEER_URL;
+const DIST = process.env.TILLER_DIST;
 
 /**
  * Memory of every process below this one (Chromium's browser, GPU, renderer, …), in MiB: the sum
@@ -44,66 +51,149 @@ function chromiumMemoryMib() {
   return { rss: rss / 1024, pss: pss / 1024 };
 }
 
-async function measure(backend) {
-  const { page, close } = await launch({ webgpu: backend === "webgpu" });
+/** Run `body(page)` in a fresh browser while polling the memory of its processes. */
+async function withBrowser(webgpu, body) {
+  const { page, close } = await launch({ webgpu });
   const peak = { rss: 0, pss: 0 };
   const sampler = setInterval(() => {
     const now = chromiumMemoryMib();
     peak.rss = Math.max(peak.rss, now.rss);
     peak.pss = Math.max(peak.pss, now.pss);
   }, 200);
-  const log = protocolLog(page);
   try {
-    const t0 = Date.now();
-    await page.goto(appUrl({ backend, temperature: 0, max_tokens: TOKENS[backend] ?? 32 }));
-    const loaded = await waitLoaded(page, log, 20 * MINUTE);
-    const wall = Date.now() - t0;
-    const shown = (await page.getByTestId("backend").textContent().catch(() => "")).trim();
-    if (loaded.phase !== "ready") return { backend, skipped: loaded.error };
-    if (backend === "webgpu" && !/WebGPU/.test(shown)) return { backend, skipped: `the page says "${shown}"` };
-    // A first reply compiles (and on WebGPU autotunes) the kernels; the second is measured. Clear
-    // in between, so the measured prompt is prefilled afresh (bar the shared system prompt).
-    await chat(page, log, "Hi!", 20 * MINUTE);
-    await page.getByTestId("clear").click();
-    const reply = await chat(page, log, PROMPT, 20 * MINUTE);
-    if (!reply.done.Done) return { backend, skipped: `generation failed: ${JSON.stringify(reply.done)}` };
-    const stats = reply.done.Done.stats;
-    return { backend, shown, loadMs: loaded.ready.load_ms, wall, stats, ...rates(stats), peak };
+    return { ...(await body(page)), peak };
   } catch (e) {
-    return { backend, skipped: e.message };
+    return { skipped: e.message };
   } finally {
     clearInterval(sampler);
     await close();
   }
 }
 
-const rows = [];
-for (const backend of backends) {
-  console.log(`== ${backend}`);
-  const r = await measure(backend);
-  console.log(r.skipped ? `  did not run: ${r.skipped}` : `  ${r.shown}: ${JSON.stringify(r.stats)}`);
-  rows.push(r);
+async function tiller(backend) {
+  return withBrowser(backend === "webgpu", async (page) => {
+    const log = protocolLog(page);
+    const url = appUrl({ backend, temperature: 0, max_tokens: TOKENS[backend] });
+    await page.goto(url);
+    const first = await waitLoaded(page, log, 20 * MINUTE);
+    if (first.phase !== "ready") return { skipped: first.error };
+    // Reload: the worker now reads the model from the Cache API, as on every visit after the first.
+    log.reset();
+    await page.reload();
+    const loaded = await waitLoaded(page, log, 20 * MINUTE);
+    if (loaded.phase !== "ready") return { skipped: loaded.error };
+    const shown = (await page.getByTestId("backend").textContent().catch(() => "")).trim();
+    if (backend === "webgpu" && !/WebGPU/.test(shown)) return { skipped: `the page says "${shown}"` };
+    // A first reply compiles (and on WebGPU autotunes) the kernels; the second is measured. Clear
+    // in between, so the measured prompt is prefilled afresh.
+    await chat(page, log, "Hi!", 20 * MINUTE);
+    await page.getByTestId("clear").click();
+    const reply = await chat(page, log, PROMPT, 20 * MINUTE);
+    if (!reply.done.Done) return { skipped: `generation failed: ${JSON.stringify(reply.done)}` };
+    const stats = reply.done.Done.stats;
+    const r = rates(stats);
+    return {
+      name: `Tiller, ${shown}`,
+      fromCache: loaded.ready.model.from_cache,
+      loadMs: loaded.ready.load_ms,
+      prefill: r.prefill,
+      prefillTokens: stats.prefilled_tokens,
+      decode: r.decode,
+      decodeTokens: stats.generated_tokens,
+    };
+  });
 }
 
-const f1 = (x) => x.toFixed(1);
-console.log(`\nPrompt: "${PROMPT}", greedy; tokens/s from the second reply (the first warms up).\n`);
-console.log("| backend | load_ms (worker) | navigation → ready | prefill tok/s (tokens) | decode tok/s (tokens) | peak RSS | peak PSS |");
-console.log("|---|---:|---:|---:|---:|---:|---:|");
-for (const r of rows) {
+async function wllama() {
+  if (!PEER) return { skipped: "TILLER_PEER_URL is not set (run through cargo xtask bench-browser)" };
+  return withBrowser(false, async (page) => {
+    await page.goto(PEER);
+    await page.waitForFunction(() => window.ready === true);
+    const prompt = `<|im_start|>system\n${SYSTEM}<|im_end|>\n<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`;
+    const r = await page.evaluate(
+      (args) => window.bench(args),
+      { model: "./model.gguf", prompt, nPredict: TOKENS.wllama },
+    );
+    return {
+      name: `wllama 2.3.5 (${r.threads} thread)`,
+      loadMs: r.loadMs,
+      prefill: (r.prefillTokens / r.prefillMs) * 1000,
+      prefillTokens: r.prefillTokens,
+      // As Tiller's rate: the tokens after the first over their time (each step samples, then decodes).
+      decode: (r.decodeTokens / r.decodeMs) * 1000,
+      decodeTokens: r.decodeTokens,
+    };
+  });
+}
+
+/** Bytes of the engine a first visit downloads, raw and gzip -9. */
+function download(files) {
+  let raw = 0;
+  let gz = 0;
+  for (const f of files) {
+    const bytes = readFileSync(f);
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  return { raw, gz };
+}
+
+function tillerFiles() {
+  if (!DIST) return [];
+  return readdirSync(DIST)
+    .filter((f) => /^tiller-worker.*\.(wasm|js)$/.test(f))
+    .map((f) => join(DIST, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+const results = {};
+for (const w of which) {
+  console.log(`== ${w}`);
+  results[w] = w === "wllama" ? await wllama() : await tiller(w);
+  console.log(`   ${JSON.stringify(results[w])}`);
+}
+
+const f1 = (x) => (x == null ? "" : x.toFixed(1));
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+const peer = results.wllama && !results.wllama.skipped ? results.wllama : null;
+const ratio = (a, b) => (a != null && b ? `${(a / b).toFixed(2)}×` : "");
+
+console.log(`\nPrompt: "${PROMPT}" in the chat template with the system prompt "${SYSTEM}", greedy.`);
+console.log("| engine | decode tok/s (tokens) | prefill tok/s (tokens) | load to ready | peak RSS | peak PSS |");
+console.log("|---|---:|---:|---:|---:|---:|");
+for (const [w, r] of Object.entries(results)) {
   if (r.skipped) {
-    console.log(`| ${r.backend} | did not run: ${r.skipped.replaceAll("|", "/")} | | | | | |`);
+    console.log(`| ${w} | did not run: ${r.skipped.replaceAll("|", "/")} | | | | |`);
     continue;
   }
-  const s = r.stats;
   console.log(
-    `| ${r.backend} (${r.shown}) | ${r.loadMs.toFixed(0)} ms | ${f1(r.wall / 1000)} s | ` +
-      `${f1(r.prefill)} (${s.prefilled_tokens}) | ${f1(r.decode)} (${s.generated_tokens}) | ${r.peak.rss.toFixed(0)} MiB | ${r.peak.pss.toFixed(0)} MiB |`,
+    `| ${r.name} | ${f1(r.decode)} (${r.decodeTokens}) | ${f1(r.prefill)} (${r.prefillTokens}) | ` +
+      `${(r.loadMs / 1000).toFixed(2)} s | ${r.peak.rss.toFixed(0)} MiB | ${r.peak.pss.toFixed(0)} MiB |`,
   );
 }
-if (backends.includes("webgpu")) {
-  console.log(`\nWebGPU runs ${TOKENS.webgpu} tokens: without a GPU, Chromium's WebGPU is SwiftShader, on the CPU.`);
+const t = tillerFiles();
+const tillerSize = t.length ? download(t) : null;
+const wllamaSize = PEER && process.env.TILLER_PEER_DIR
+  ? download([join(process.env.TILLER_PEER_DIR, "wllama/single-thread/wllama.wasm"), join(process.env.TILLER_PEER_DIR, "wllama/index.js")])
+  : null;
+if (tillerSize) console.log(`\nTiller engine download (${t.map((f) => f.split("/").pop()).join(", ")}): ${mb(tillerSize.raw)} raw, ${mb(tillerSize.gz)} gzip`);
+if (wllamaSize) console.log(`wllama download (single-thread wllama.wasm, index.js): ${mb(wllamaSize.raw)} raw, ${mb(wllamaSize.gz)} gzip`);
+
+if (peer) {
+  console.log("\nTiller / wllama, same run (higher is better for tok/s, lower for the rest):");
+  console.log("| Tiller backend | decode | prefill | load to ready | peak RSS | peak PSS | download (gzip) |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const [w, r] of Object.entries(results)) {
+    if (w === "wllama" || r.skipped) continue;
+    const size = tillerSize && wllamaSize ? ratio(tillerSize.gz, wllamaSize.gz) : "";
+    console.log(
+      `| ${w} | ${ratio(r.decode, peer.decode)} | ${ratio(r.prefill, peer.prefill)} | ${ratio(r.loadMs, peer.loadMs)} | ` +
+        `${ratio(r.peak.rss, peer.peak.rss)} | ${ratio(r.peak.pss, peer.peak.pss)} | ${size} |`,
+    );
+  }
 }
 console.log(
-  "Peak memory: all Chromium processes together (browser, GPU, renderer, worker), polled every 200 ms; " +
-    "RSS counts shared pages in every process, PSS splits them.",
+  "\nPeak memory: all Chromium processes together (browser, GPU, renderer, workers), polled every 200 ms; " +
+    "RSS counts shared pages in every process, PSS splits them. Tiller's load is a reload (model from the Cache API); " +
+    "wllama's is loadModel() on a Blob already in memory.",
 );

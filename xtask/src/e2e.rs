@@ -15,7 +15,7 @@ pub fn engine_in_browser() -> Result<(), String> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root())
         .args(["test", "--release", "-p", "tiller-engine", "--target", tools::WASM, "--test", "web"])
-        .args(["--no-default-features", "--features", "ndarray,flex,wgpu"])
+        .args(["--no-default-features", "--features", "flex,wgpu"])
         // Show the browser's console, where the WebGPU test says whether it ran.
         .args(["--", "--nocapture"])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -53,6 +53,11 @@ pub fn serve_for_tests(dist: &Path, base: &str) -> Result<String, String> {
 
 /// `node tests/e2e/<script> <args>` with the site's URL in TILLER_URL.
 pub fn node(script: &str, url: &str, args: &[String]) -> Result<(), String> {
+    node_with_env(script, url, args, &[])
+}
+
+/// As [`node`], with more environment variables for the script.
+pub fn node_with_env(script: &str, url: &str, args: &[String], env: &[(&str, String)]) -> Result<(), String> {
     println!("== node tests/e2e/{script} {}", args.join(" "));
     let dir = root().join("tests/e2e");
     tools::status(
@@ -61,6 +66,7 @@ pub fn node(script: &str, url: &str, args: &[String]) -> Result<(), String> {
             .arg(script)
             .args(args)
             .env("TILLER_URL", url)
-            .env("TILLER_CHROMIUM", std::env::var("TILLER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())),
+            .env("TILLER_CHROMIUM", std::env::var("TILLER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str()))),
     )
 }

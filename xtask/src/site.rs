@@ -15,9 +15,19 @@ pub fn dist() -> Result<PathBuf, String> {
     tools::wasm_target()?;
     tools::wasm_bindgen_cli()?;
     tools::trunk()?;
+    let wasm_opt = tools::wasm_opt()?;
     let model = tiller_fetch::ensure_model().map_err(|e| e.to_string())?;
     tools::cargo(&["fetch"], &[])?;
-    tools::status(Command::new("trunk").current_dir(root()).args(["build", "--release", "--offline"]))?;
+    // Trunk takes the wasm-opt it finds on PATH when its version is Trunk.toml's.
+    let path = std::env::join_paths(
+        std::iter::once(wasm_opt).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .map_err(|e| format!("PATH: {e}"))?;
+    tools::status(Command::new("trunk").current_dir(root()).env("PATH", path).args([
+        "build",
+        "--release",
+        "--offline",
+    ]))?;
 
     let dist = root().join("dist");
     link_or_copy(&model, &dist.join(MODEL_DIR).join(tiller_fetch::FILE_NAME))?;

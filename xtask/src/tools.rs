@@ -62,6 +62,18 @@ pub fn trunk() -> Result<(), String> {
     cargo(&["install", "--locked", "trunk", "--version", TRUNK_VERSION], &[])
 }
 
+/// npm's binaryen (tools/wasm-opt, version pinned by its package-lock) for Trunk's wasm-opt
+/// step; returns the folder to put first on PATH. Debian's binaryen 108 breaks the page.
+pub fn wasm_opt() -> Result<std::path::PathBuf, String> {
+    let dir = root().join("tools/wasm-opt");
+    let bin = dir.join("node_modules/.bin");
+    if !bin.join("wasm-opt").exists() {
+        node()?;
+        status(Command::new("npm").current_dir(&dir).args(["ci", "--prefer-offline", "--no-audit", "--no-fund"]))?;
+    }
+    Ok(bin)
+}
+
 /// Node and npm for the browser tests (Debian's packages when they are missing).
 pub fn node() -> Result<(), String> {
     if version_of("node").is_some() && version_of("npm").is_some() {
@@ -110,4 +122,46 @@ pub fn apt_install(packages: &[&str], marker: &str) -> Result<(), String> {
     } else {
         Err(format!("could not install {} (needs root and apt-get)", packages.join(" ")))
     }
+}
+
+/// llama.cpp's `llama-bench`, the native peer of `tiller bench`: built once into
+/// target/llama.cpp/ from the llama.cpp tree vendored in the llama-cpp-python 0.3.36 sdist on
+/// PyPI (the same source as the reference fixtures), with cmake and ninja from Debian.
+pub fn llama_bench() -> Result<std::path::PathBuf, String> {
+    const VERSION: &str = "0.3.36";
+    let dir = root().join("target/llama.cpp");
+    let exe = dir.join("build/bin/llama-bench");
+    if exe.exists() {
+        return Ok(exe);
+    }
+    apt_install(&["cmake", "ninja-build"], "/usr/bin/ninja")?;
+    println!("xtask: building llama-bench from llama-cpp-python {VERSION}'s sources (a few minutes, once)");
+    let src = dir.join(format!("llama_cpp_python-{VERSION}"));
+    if !src.exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        status(
+            Command::new("python3")
+                .current_dir(&dir)
+                .args(["-m", "pip", "download", "--no-deps", "--no-binary"])
+                .args(["llama-cpp-python", &format!("llama-cpp-python=={VERSION}"), "-d", "."]),
+        )?;
+        status(Command::new("tar").current_dir(&dir).args(["-xzf", &format!("llama_cpp_python-{VERSION}.tar.gz")]))?;
+    }
+    let build = dir.join("build");
+    status(
+        Command::new("cmake")
+            .arg("-S")
+            .arg(src.join("vendor/llama.cpp"))
+            .arg("-B")
+            .arg(&build)
+            .args(["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF"])
+            .args([
+                "-DLLAMA_BUILD_TESTS=OFF",
+                "-DLLAMA_BUILD_EXAMPLES=OFF",
+                "-DLLAMA_BUILD_SERVER=OFF",
+                "-DLLAVA_BUILD=OFF",
+            ]),
+    )?;
+    status(Command::new("cmake").arg("--build").arg(&build).args(["-j2", "--target", "llama-bench"]))?;
+    Ok(exe)
 }

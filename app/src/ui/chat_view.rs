@@ -169,7 +169,8 @@ fn Message(entry: Entry) -> impl IntoView {
     };
     let text = entry.text.clone();
     // Model output is text: a text node, never parsed as HTML.
-    let meta = move || match outcome.get() {
+    let meta = move || {
+        match outcome.get() {
         Outcome::Streaming => None,
         // Whether there is a note does not depend on the language; its words do.
         Outcome::Finished(stop) => stop_note(&i18n.t_untracked().chat, stop)
@@ -186,6 +187,7 @@ fn Message(entry: Entry) -> impl IntoView {
             }
             .into_any(),
         ),
+    }
     };
     view! {
         <div class=format!("msg msg-{role}")>

@@ -218,7 +218,7 @@ mod tests {
     fn conversation() -> Conversation {
         Conversation {
             model: "SmolLM2".into(),
-            backend: "CPU (burn-ndarray)".into(),
+            backend: "CPU (burn-flex)".into(),
             sampling: Sampling { temperature: 0.0, top_p: 0.9, max_tokens: 16, seed: 7 },
             system_prompt: "You are a helpful assistant.".into(),
             steering: vec![SteeringLine {
@@ -238,7 +238,7 @@ mod tests {
         let md = markdown(&conversation(), &EN.share.md);
         for part in [
             "- Model: SmolLM2",
-            "- Backend: CPU (burn-ndarray)",
+            "- Backend: CPU (burn-flex)",
             "temperature 0, top_p 0.9, max_tokens 16, seed 7",
             "- System prompt: You are a helpful assistant.",
             "- Sentiment (`sentiment`): -0.50 (blocks 14–24, strength 4)",

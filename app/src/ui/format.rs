@@ -70,7 +70,7 @@ pub fn model_text(t: &ModelText, model: &ModelInfo) -> String {
     text
 }
 
-/// "WebGPU · <adapter>" or "CPU (burn-ndarray) · WebGPU unavailable: <reason>".
+/// "WebGPU · <adapter>" or "CPU (burn-flex) · WebGPU unavailable: <reason>".
 pub fn backend_text(t: &ModelText, backend: &BackendInfo) -> String {
     match (&backend.adapter, &backend.fallback_reason) {
         (_, Some(reason)) => format!("{} · {}", backend.name, (t.webgpu_unavailable)(&one_line(reason))),
@@ -138,11 +138,11 @@ mod tests {
         let gpu = BackendInfo { name: "WebGPU".into(), adapter: Some("Apple M2".into()), fallback_reason: None };
         assert_eq!(backend_text(&EN.model, &gpu), "WebGPU · Apple M2");
         let cpu = BackendInfo {
-            name: "CPU (burn-ndarray)".into(),
+            name: "CPU (burn-flex)".into(),
             adapter: None,
             fallback_reason: Some("no adapter\nfound".into()),
         };
-        assert_eq!(backend_text(&EN.model, &cpu), "CPU (burn-ndarray) · WebGPU unavailable: no adapter found");
+        assert_eq!(backend_text(&EN.model, &cpu), "CPU (burn-flex) · WebGPU unavailable: no adapter found");
     }
 
     #[test]

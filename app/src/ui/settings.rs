@@ -93,11 +93,10 @@ fn parse_f32_in(s: &str, min: f32, max: f32) -> Option<f32> {
 #[component]
 pub fn SettingsPanel(settings: SettingsState, loader: Loader) -> impl IntoView {
     let i18n = use_i18n();
-    let backends: [(BackendChoice, fn(&SettingsText) -> &'static str); 4] = [
+    let backends: [(BackendChoice, fn(&SettingsText) -> &'static str); 3] = [
         (BackendChoice::Auto, |t| t.backend_auto),
         (BackendChoice::WebGpu, |t| t.backend_webgpu),
-        (BackendChoice::Ndarray, |t| t.backend_ndarray),
-        (BackendChoice::Flex, |t| t.backend_flex),
+        (BackendChoice::Cpu, |t| t.backend_cpu),
     ];
     let on_backend = move |ev: leptos::ev::Event| match BackendChoice::parse(&event_target_value(&ev)) {
         Some(choice) => loader.set_backend(choice),

@@ -306,7 +306,7 @@ mod tests {
             ("s.sentiment", "-0.5"),
             ("prompt", "Hi there"),
         ]);
-        assert_eq!(p.backend, BackendChoice::Ndarray);
+        assert_eq!(p.backend, BackendChoice::Cpu);
         assert_eq!(p.model, ModelParam::None);
         assert_eq!(p.sampling, Sampling { temperature: 0.0, top_p: 0.5, max_tokens: 12, seed: 7 });
         assert_eq!(p.coefs, Coefs::from([("sentiment".into(), -0.5)]));
@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(p.backend, BackendChoice::Auto);
         assert_eq!(p.sampling, Sampling::default());
         assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
-        assert_eq!(p.warnings[0].text(&EN), "Ignored backend=tpu: use auto, webgpu, cpu, ndarray or flex.");
+        assert_eq!(p.warnings[0].text(&EN), "Ignored backend=tpu: use auto, webgpu or cpu.");
         assert!(p.warnings[1].text(&ZH).starts_with("已忽略 temperature=hot"));
     }
 

@@ -18,24 +18,19 @@ pub async fn select(choice: BackendChoice) -> Result<Selected, String> {
         BackendChoice::Auto => match webgpu().await {
             Ok(selected) => Ok(selected),
             Err(why) => {
-                let mut selected = ndarray();
+                let mut selected = cpu();
                 selected.info.fallback_reason = Some(format!("WebGPU unavailable: {why}"));
                 Ok(selected)
             }
         },
-        BackendChoice::Ndarray => Ok(ndarray()),
-        BackendChoice::Flex => Ok(Selected {
-            device: Device::flex(),
-            info: BackendInfo { name: "CPU (burn-flex)".into(), adapter: None, fallback_reason: None },
-        }),
+        BackendChoice::Cpu => Ok(cpu()),
     }
 }
 
-#[allow(deprecated)] // burn-ndarray: the design's CPU fallback, kept beside burn-flex
-fn ndarray() -> Selected {
+fn cpu() -> Selected {
     Selected {
-        device: Device::ndarray(),
-        info: BackendInfo { name: "CPU (burn-ndarray)".into(), adapter: None, fallback_reason: None },
+        device: Device::flex(),
+        info: BackendInfo { name: "CPU (burn-flex)".into(), adapter: None, fallback_reason: None },
     }
 }
 

@@ -1,5 +1,6 @@
 use std::time::Instant;
 
+use tiller_engine::load::LoadedModel;
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::Session;
 
@@ -21,11 +22,22 @@ pub struct Args {
     repeats: usize,
     #[arg(long)]
     json: bool,
+    /// Instead of --model: random weights with the default model's shapes and tensor types,
+    /// written by the engine's GGUF writer (for machines the model file cannot be copied to)
+    #[arg(long)]
+    random_weights: bool,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
     let t0 = Instant::now();
-    let (m, _) = a.model.load()?;
+    let (m, _) = if a.random_weights {
+        let device = crate::backend::device(a.model.backend)?;
+        let bytes = crate::random_model::gguf(1);
+        let m = LoadedModel::from_bytes(&bytes, &device).map_err(|e| format!("the random-weight model: {e}"))?;
+        (m, device)
+    } else {
+        a.model.load()?
+    };
     let load_s = t0.elapsed().as_secs_f64();
 
     // A fixed, ordinary English prompt, cut or repeated to the requested length.
