@@ -52,7 +52,10 @@ fn turns_reuse_the_cache_and_steering_changes_rebuild_it() {
     let turn2 = render(&msgs);
     let reused = pollster::block_on(session.prefill(&turn2)).unwrap().to_vec();
     let (max, _) = diff(&reused, &fresh_logits(&m, &turn2, Steering::none()));
-    assert!(max < 1e-3, "a reused prefix must give the logits of a fresh run (max |Δ| {max})");
+    // Not bit-equal: attention sums in another order stepwise than in one batch, and the packed
+    // kernels' i16 rounding of activations can turn such an f32 difference into one step of 1/32767
+    // of a block's range. Measured 0.008 here; the numpy parity limit is 0.05.
+    assert!(max < 2e-2, "a reused prefix must give the logits of a fresh run (max |Δ| {max})");
 
     // Steering set between turns: the cache is rebuilt under the new steering.
     session.set_steering(dragon(&m, &device, 1.0));
