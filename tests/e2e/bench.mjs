@@ -119,7 +119,7 @@ async function wllama() {
       loadMs: r.loadMs,
       prefill: (r.prefillTokens / r.prefillMs) * 1000,
       prefillTokens: r.prefillTokens,
-      // As Tiller's rate: the tokens after the first over their time (each step samples, then decodes).
+      // Forward passes over their time, as Tiller's rate: each of these steps samples, then decodes one token.
       decode: (r.decodeTokens / r.decodeMs) * 1000,
       decodeTokens: r.decodeTokens,
     };
