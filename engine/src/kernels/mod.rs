@@ -31,6 +31,11 @@ pub use packed::{PackedMatrix, WeightFormat};
 /// Elements per quantization block, for weights and activations alike.
 pub const QK: usize = 32;
 
+/// Activation rows from which a native product widens weight tiles for a GEMM (measured with
+/// `kernel_throughput`: below it the integer kernels are faster).
+#[cfg(target_arch = "x86_64")]
+const WIDE_BATCH: usize = 32;
+
 /// Which implementation [`PackedMatrix::matmul`] runs: the fastest the processor has, or the
 /// scalar reference (tests compare the two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +75,7 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         all.extend([Self::Avx2, Self::Avx512].into_iter().filter(|i| i.supported()));
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        all.push(Self::Simd128);
+        all.extend([Self::Simd128].into_iter().filter(|i| i.supported()));
         all
     }
 
@@ -92,6 +97,19 @@ impl Isa {
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Self::Simd128 => true,
         }
+    }
+
+    /// Whether a product over `n` activation rows widens weight tiles to f32 for a GEMM
+    /// instead of running this instruction set's integer kernel (see `matmul_widened`). Only
+    /// natively: on wasm32 the `gemm` crate's kernels are narrower and the integer ones win
+    /// (measured by the browser benchmark's prefill). The scalar reference never does.
+    pub fn widens_batches_of(self, n: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if matches!(self, Self::Avx2 | Self::Avx512) {
+            return n >= WIDE_BATCH;
+        }
+        let _ = n;
+        false
     }
 
     pub fn name(self) -> &'static str {

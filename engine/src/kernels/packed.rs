@@ -4,6 +4,22 @@ use super::acts::{ActRow, QuantizedRows};
 use super::{Isa, QK, scalar};
 use crate::gguf::{GgufError, TensorType};
 
+/// Weight rows widened at a time on the wide-batch path: 128 × 1536 f32 is 768 KiB, within a
+/// core's L2 beside the activations.
+const WIDE_TILE_ROWS: usize = 128;
+
+/// The output of a product, written by several threads at disjoint columns.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used by `matmul_widened`, whose threads write disjoint elements.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// The format a matrix came in; its blocks stay in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightFormat {
@@ -179,6 +195,11 @@ impl PackedMatrix {
     pub fn matmul(&self, x: &[f32], isa: Isa) -> Vec<f32> {
         assert!(x.len().is_multiple_of(self.cols), "activations of {} columns", self.cols);
         let n = x.len() / self.cols;
+        if isa.widens_batches_of(n) { self.matmul_widened(x, n, isa) } else { self.matmul_integer(x, n, isa) }
+    }
+
+    /// The product in `isa`'s kernel with activations rounded to i16 per block.
+    pub(crate) fn matmul_integer(&self, x: &[f32], n: usize, isa: Isa) -> Vec<f32> {
         let quantized = match self.storage {
             Storage::Blocks { .. } => Some(QuantizedRows::quantize(x, self.cols)),
             _ => None,
@@ -199,6 +220,83 @@ impl PackedMatrix {
             }
         }
         out
+    }
+
+    /// A wide batch (a long prompt, a batch of pairs): each tile of weight rows is widened to
+    /// f32 once and multiplied by every activation row with an f32 GEMM (the `gemm` crate,
+    /// which burn-flex builds anyway). At this width the integer kernels are bound by
+    /// arithmetic, not by reading weights, and a register-blocked f32 GEMM does more of it per
+    /// instruction than unpacking nibbles for each activation row; the widening is paid once
+    /// per tile, not per row. Activations stay f32 (no rounding to i16).
+    pub(crate) fn matmul_widened(&self, x: &[f32], n: usize, isa: Isa) -> Vec<f32> {
+        let (rows, cols) = (self.rows, self.cols);
+        let mut out = vec![0f32; n * rows];
+        // Each run of weight rows writes its own columns of `out` [n, rows], straight from the
+        // GEMM: no transposed copy, which cost as much as the widening.
+        let dst = SendPtr(out.as_mut_ptr());
+        super::parallel::for_row_ranges(rows, n, cols, |first, count| {
+            let mut tile = vec![0f32; WIDE_TILE_ROWS.min(count) * cols];
+            for start in (first..first + count).step_by(WIDE_TILE_ROWS) {
+                let tile_rows = WIDE_TILE_ROWS.min(first + count - start);
+                let tile = &mut tile[..tile_rows * cols];
+                self.widen_rows(start, tile, isa);
+                // out[i, start + r] = Σ_k x[i, k] · tile[r, k]: m = n activation rows, n = tile rows.
+                // SAFETY: the strides describe `x` [n, cols], `tile` [tile_rows, cols] read as its
+                // transpose, and columns start..start + tile_rows of `out` [n, rows], in bounds;
+                // runs of rows are disjoint, so no two threads write the same element.
+                unsafe {
+                    gemm::gemm(
+                        n,
+                        tile_rows,
+                        cols,
+                        dst.get().add(start),
+                        1,
+                        rows as isize,
+                        false,
+                        x.as_ptr(),
+                        1,
+                        cols as isize,
+                        tile.as_ptr(),
+                        cols as isize,
+                        1,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            }
+        });
+        out
+    }
+
+    /// Weight rows `first..` widened to f32 into `out` [rows, cols].
+    pub(crate) fn widen_rows(&self, first: usize, out: &mut [f32], isa: Isa) {
+        let c = self.cols;
+        match &self.storage {
+            Storage::Blocks { kind, bytes } => {
+                let len = c / QK * kind.bytes();
+                let rows = out.len() / c;
+                let blocks = &bytes[first * len..(first + rows) * len];
+                let out = out.as_chunks_mut::<QK>().0;
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: both x86 instruction sets imply AVX2, FMA and F16C (Isa::supported).
+                    Isa::Avx2 | Isa::Avx512 => unsafe { super::x86::widen_blocks(*kind, blocks, out) },
+                    _ => {
+                        for (b, o) in blocks.chunks_exact(kind.bytes()).zip(out) {
+                            scalar::widen_block_into(*kind, b, o);
+                        }
+                    }
+                }
+            }
+            Storage::F16 { w } => {
+                out.iter_mut().zip(&w[first * c..]).for_each(|(o, v)| *o = v.to_f32());
+            }
+            Storage::F32 { w } => out.copy_from_slice(&w[first * c..first * c + out.len()]),
+        }
     }
 
     /// Weight row `r` against every activation row: out[i] = W[r] · x[i].

@@ -24,3 +24,20 @@ pub(crate) fn for_row_chunks(
     let _ = (n, rows, cols);
     f(0, out);
 }
+
+/// Call `f(first_row, rows)` over runs of weight rows that together cover `0..rows`, in
+/// parallel as [`for_row_chunks`] does; for products that write their own disjoint outputs.
+pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, f: impl Fn(usize, usize) + Sync) {
+    #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads();
+        if threads > 1 && rows * cols * n >= 1 << 16 {
+            let per = rows.div_ceil(threads * 4).max(8);
+            (0..rows.div_ceil(per)).into_par_iter().for_each(|i| f(i * per, per.min(rows - i * per)));
+            return;
+        }
+    }
+    let _ = (n, cols);
+    f(0, rows);
+}

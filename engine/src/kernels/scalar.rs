@@ -80,6 +80,32 @@ pub(crate) fn widen_block(kind: BlockKind, b: &[u8], out: &mut Vec<f32>) {
     }
 }
 
+/// Block `b`'s 32 values as f32 into `out`. Fixed-size arrays throughout, so the compiler
+/// drops the bounds checks and vectorises each half into a few instructions.
+#[inline(always)]
+pub(crate) fn widen_block_into(kind: BlockKind, b: &[u8], out: &mut [f32; QK]) {
+    let at = quants_at(kind);
+    let d = f16_at(b, 0);
+    if kind == BlockKind::Q8_0 {
+        let qs: &[u8; QK] = b[at..at + QK].try_into().expect("a Q8_0 block");
+        for (o, &q) in out.iter_mut().zip(qs) {
+            *o = q as i8 as f32 * d;
+        }
+        return;
+    }
+    let qs: &[u8; QK / 2] = b[at..at + QK / 2].try_into().expect("a 4-bit block");
+    // Q4_0 as (q − 8)·d exactly, as ggml widens it; Q4_1 as q·d + m.
+    let (offset, m) = match kind {
+        BlockKind::Q4_1 => (0.0, f16_at(b, 2)),
+        _ => (-8.0, 0.0),
+    };
+    let (lo, hi) = out.split_at_mut(QK / 2);
+    for j in 0..QK / 2 {
+        lo[j] = ((qs[j] & 0x0f) as f32 + offset) * d + m;
+        hi[j] = ((qs[j] >> 4) as f32 + offset) * d + m;
+    }
+}
+
 /// f32 weights against f32 activations, in eight lanes so the compiler vectorises it.
 pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];

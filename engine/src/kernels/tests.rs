@@ -72,8 +72,9 @@ fn every_isa_matches_the_scalar_kernels_and_the_f32_product() {
         let bytes = random_tensor(ty, rows, cols, &mut rng);
         let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
         let dense = dequantize(ty, &bytes, rows * cols).unwrap();
-        // 1 (decode), 4 (one group), 7 (a group and a remainder)
-        for n in [1, 4, 7] {
+        // 1 (decode), 2 and 3 (Compare: one pass over the weights), 4 (one group), 7 (a group
+        // and a remainder)
+        for n in [1, 2, 3, 4, 7] {
             // Activations like a residual stream's: mostly small, a few large outliers.
             let x: Vec<f32> = (0..n * cols).map(|i| if i % 61 == 0 { 40.0 * rng.f() } else { rng.f() }).collect();
             let want = reference(&dense, &x, rows, cols);
@@ -89,6 +90,28 @@ fn every_isa_matches_the_scalar_kernels_and_the_f32_product() {
                     // Same integers, other summation order: f32 rounding only.
                     assert!((s - f).abs() <= 1e-5 * scale, "{ty:?} n={n} [{i}]: {} {f} vs scalar {s}", isa.name());
                 }
+            }
+        }
+    }
+}
+
+/// The wide-batch path (f32 tiles through a GEMM) is the f32 product of the dequantized
+/// matrix, over several tiles and a partial one.
+#[test]
+fn wide_batches_are_the_f32_product() {
+    let mut rng = Rng(0x51de);
+    let (rows, cols, n) = (300, 96, 40);
+    for ty in TYPES {
+        let bytes = random_tensor(ty, rows, cols, &mut rng);
+        let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
+        let dense = dequantize(ty, &bytes, rows * cols).unwrap();
+        let x: Vec<f32> = (0..n * cols).map(|i| if i % 61 == 0 { 40.0 * rng.f() } else { rng.f() }).collect();
+        let want = reference(&dense, &x, rows, cols);
+        let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+        for isa in Isa::all() {
+            let got = m.matmul_widened(&x, n, isa);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!((g - w).abs() <= 1e-5 * scale, "{ty:?} {} [{i}]: {g} vs f32 product {w}", isa.name());
             }
         }
     }
@@ -179,5 +202,28 @@ fn kernel_throughput() {
                 s / reps as f64 * 1e6
             );
         }
+    }
+    // Where a batch should leave the integer kernels for the widened GEMM (WIDE_BATCH).
+    let (rows, cols) = (1536, 576);
+    let bytes = random_tensor(TensorType::Q4_1, rows, cols, &mut rng);
+    let m = PackedMatrix::from_gguf(TensorType::Q4_1, &bytes, rows, cols).unwrap();
+    let isa = Isa::detect();
+    let mut wide = vec![0f32; rows * cols];
+    let t = std::time::Instant::now();
+    for _ in 0..100 {
+        m.widen_rows(0, &mut wide, isa);
+    }
+    println!("Q4_1 {rows}x{cols} widened to f32: {:.0} µs ({})", t.elapsed().as_secs_f64() * 1e4, wide[7]);
+    for n in [1, 3, 4, 8, 16, 32, 64, 256] {
+        let x: Vec<f32> = (0..n * cols).map(|_| rng.f()).collect();
+        let reps = (4000 / n).max(10);
+        let time = |f: &dyn Fn() -> Vec<f32>| {
+            let t = std::time::Instant::now();
+            let sink: f32 = (0..reps).map(|_| f()[0]).sum();
+            (t.elapsed().as_secs_f64() / reps as f64 * 1e6, sink)
+        };
+        let (int_us, a) = time(&|| m.matmul_integer(&x, n, isa));
+        let (wide_us, b) = time(&|| m.matmul_widened(&x, n, isa));
+        println!("Q4_1 {rows}x{cols}, {n} rows: {} {int_us:.0} µs, widened GEMM {wide_us:.0} µs ({a} {b})", isa.name());
     }
 }

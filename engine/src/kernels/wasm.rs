@@ -35,30 +35,47 @@ fn tiles<const Q8: bool, const MIN: bool>(rows: &[u8], nb: usize, xs: &[ActRow<'
     let n_rows = rows.len() / row_bytes;
     let n = xs.len();
     let row = |r: usize| &rows[r * row_bytes..(r + 1) * row_bytes];
-    if n < 4 {
-        for (i, x) in xs.iter().enumerate() {
-            let mut r = 0;
-            while r + 4 <= n_rows {
-                let t = tile::<Q8, MIN, 4, 1>([row(r), row(r + 1), row(r + 2), row(r + 3)], nb, [x]);
-                (0..4).for_each(|k| out[(r + k) * n + i] = t[k][0]);
-                r += 4;
-            }
-            for r in r..n_rows {
-                out[r * n + i] = tile::<Q8, MIN, 1, 1>([row(r)], nb, [x])[0][0];
-            }
-        }
-    } else {
-        for r in 0..n_rows {
-            let mut i = 0;
-            while i + 4 <= n {
-                let t = tile::<Q8, MIN, 1, 4>([row(r)], nb, [&xs[i], &xs[i + 1], &xs[i + 2], &xs[i + 3]]);
-                out[r * n + i..r * n + i + 4].copy_from_slice(&t[0]);
-                i += 4;
-            }
-            for i in i..n {
-                out[r * n + i] = tile::<Q8, MIN, 1, 1>([row(r)], nb, [&xs[i]])[0][0];
+    // Up to three activation rows (decode; Compare's three sequences) share each pass over the
+    // weights, so the matrix is read once.
+    match xs {
+        [x] => few::<Q8, MIN, 1>(&row, n_rows, nb, [x], out),
+        [x, y] => few::<Q8, MIN, 2>(&row, n_rows, nb, [x, y], out),
+        [x, y, z] => few::<Q8, MIN, 3>(&row, n_rows, nb, [x, y, z], out),
+        _ => {
+            for r in 0..n_rows {
+                let mut i = 0;
+                while i + 4 <= n {
+                    let t = tile::<Q8, MIN, 1, 4>([row(r)], nb, [&xs[i], &xs[i + 1], &xs[i + 2], &xs[i + 3]]);
+                    out[r * n + i..r * n + i + 4].copy_from_slice(&t[0]);
+                    i += 4;
+                }
+                for i in i..n {
+                    out[r * n + i] = tile::<Q8, MIN, 1, 1>([row(r)], nb, [&xs[i]])[0][0];
+                }
             }
         }
+    }
+}
+
+/// Every weight row against `XR` (1 to 3) activation rows, four weight rows at a time.
+#[inline(always)]
+fn few<'r, const Q8: bool, const MIN: bool, const XR: usize>(
+    row: &impl Fn(usize) -> &'r [u8],
+    n_rows: usize,
+    nb: usize,
+    xs: [&ActRow<'_>; XR],
+    out: &mut [f32],
+) {
+    let mut r = 0;
+    while r + 4 <= n_rows {
+        let t = tile::<Q8, MIN, 4, XR>([row(r), row(r + 1), row(r + 2), row(r + 3)], nb, xs);
+        for (k, t) in t.iter().enumerate() {
+            out[(r + k) * XR..(r + k + 1) * XR].copy_from_slice(t);
+        }
+        r += 4;
+    }
+    for r in r..n_rows {
+        out[r * XR..(r + 1) * XR].copy_from_slice(&tile::<Q8, MIN, 1, XR>([row(r)], nb, xs)[0]);
     }
 }
 

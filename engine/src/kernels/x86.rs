@@ -26,6 +26,18 @@ pub(crate) unsafe fn matmul(kind: BlockKind, rows: &[u8], nb: usize, xs: &[ActRo
     }
 }
 
+/// Blocks widened to f32 (the wide-batch path), the scalar loop compiled for AVX2: the
+/// baseline x86-64 build has only SSE2, where each nibble-to-float costs several unpacks.
+///
+/// # Safety
+/// The processor must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn widen_blocks(kind: BlockKind, blocks: &[u8], out: &mut [[f32; QK]]) {
+    for (b, o) in blocks.chunks_exact(kind.bytes()).zip(out) {
+        super::scalar::widen_block_into(kind, b, o);
+    }
+}
+
 /// As [`matmul`], with AVX-512 (F + BW): a whole block is one vector of 32 × i16, so a block
 /// costs one `vpmaddwd` per activation row instead of two and an add.
 ///
@@ -67,43 +79,69 @@ fn tiles<const Q8: bool, const MIN: bool, const WIDE: bool>(
     let n = xs.len();
     assert!(rows.len() == n_rows * row_bytes && out.len() == n_rows * n, "whole rows and one output each");
     assert!(xs.iter().all(|x| x.q.len() == nb * QK && x.d.len() == nb && x.s.len() == nb), "activations of nb blocks");
+    // Up to three activation rows (decode; Compare's three sequences) share each pass over the
+    // weights: a tile of four weight rows against all of them, so the matrix is read once.
+    match xs {
+        [x] => few::<Q8, MIN, WIDE, 1>(rows, row_bytes, nb, [x], out),
+        [x, y] => few::<Q8, MIN, WIDE, 2>(rows, row_bytes, nb, [x, y], out),
+        [x, y, z] => few::<Q8, MIN, WIDE, 3>(rows, row_bytes, nb, [x, y, z], out),
+        _ => many::<Q8, MIN, WIDE>(rows, row_bytes, nb, xs, out),
+    }
+}
+
+/// Every weight row against `XR` (1 to 3) activation rows, four weight rows at a time.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn few<const Q8: bool, const MIN: bool, const WIDE: bool, const XR: usize>(
+    rows: &[u8],
+    row_bytes: usize,
+    nb: usize,
+    xs: [&ActRow<'_>; XR],
+    out: &mut [f32],
+) {
+    let (n_rows, ahead) = (rows.len() / row_bytes, PREFETCH_ROWS * row_bytes);
     let row = |r: usize| rows[r * row_bytes..].as_ptr();
-    if n < 4 {
-        for (i, x) in xs.iter().enumerate() {
-            let mut r = 0;
-            while r + 4 <= n_rows {
-                // SAFETY: rows r..r+4 exist; the activation row has nb blocks (asserted above).
-                let t = unsafe {
-                    pick::<Q8, MIN, WIDE, 4, 1>(
-                        [row(r), row(r + 1), row(r + 2), row(r + 3)],
-                        nb,
-                        [x],
-                        PREFETCH_ROWS * row_bytes,
-                    )
-                };
-                (0..4).for_each(|k| out[(r + k) * n + i] = t[k][0]);
-                r += 4;
-            }
-            for r in r..n_rows {
-                // SAFETY: as above.
-                out[r * n + i] = unsafe { pick::<Q8, MIN, WIDE, 1, 1>([row(r)], nb, [x], 0) }[0][0];
-            }
+    let mut r = 0;
+    while r + 4 <= n_rows {
+        // SAFETY: rows r..r+4 exist; the activation rows have nb blocks (asserted by `tiles`).
+        let t = unsafe { pick::<Q8, MIN, WIDE, 4, XR>([row(r), row(r + 1), row(r + 2), row(r + 3)], nb, xs, ahead) };
+        for (k, t) in t.iter().enumerate() {
+            out[(r + k) * XR..(r + k + 1) * XR].copy_from_slice(t);
         }
-    } else {
-        for r in 0..n_rows {
-            let mut i = 0;
-            while i + 4 <= n {
-                // SAFETY: as above.
-                let t = unsafe {
-                    pick::<Q8, MIN, WIDE, 1, 4>([row(r)], nb, [&xs[i], &xs[i + 1], &xs[i + 2], &xs[i + 3]], 0)
-                };
-                out[r * n + i..r * n + i + 4].copy_from_slice(&t[0]);
-                i += 4;
-            }
-            for i in i..n {
-                // SAFETY: as above.
-                out[r * n + i] = unsafe { pick::<Q8, MIN, WIDE, 1, 1>([row(r)], nb, [&xs[i]], 0) }[0][0];
-            }
+        r += 4;
+    }
+    for r in r..n_rows {
+        // SAFETY: as above.
+        let t = unsafe { pick::<Q8, MIN, WIDE, 1, XR>([row(r)], nb, xs, 0) };
+        out[r * XR..(r + 1) * XR].copy_from_slice(&t[0]);
+    }
+}
+
+/// Every weight row against four or more activation rows: a weight block is unpacked once for
+/// four of them.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn many<const Q8: bool, const MIN: bool, const WIDE: bool>(
+    rows: &[u8],
+    row_bytes: usize,
+    nb: usize,
+    xs: &[ActRow<'_>],
+    out: &mut [f32],
+) {
+    let (n_rows, n) = (rows.len() / row_bytes, xs.len());
+    let row = |r: usize| rows[r * row_bytes..].as_ptr();
+    for r in 0..n_rows {
+        let mut i = 0;
+        while i + 4 <= n {
+            // SAFETY: row r exists; the activation rows have nb blocks (asserted by `tiles`).
+            let t =
+                unsafe { pick::<Q8, MIN, WIDE, 1, 4>([row(r)], nb, [&xs[i], &xs[i + 1], &xs[i + 2], &xs[i + 3]], 0) };
+            out[r * n + i..r * n + i + 4].copy_from_slice(&t[0]);
+            i += 4;
+        }
+        for i in i..n {
+            // SAFETY: as above.
+            out[r * n + i] = unsafe { pick::<Q8, MIN, WIDE, 1, 1>([row(r)], nb, [&xs[i]], 0) }[0][0];
         }
     }
 }
