@@ -48,7 +48,7 @@ impl LoadedModel {
         Self::from_gguf(&Gguf::parse(bytes)?, device, &mut |_, _| {})
     }
 
-    /// From a parsed file; `progress(blocks_done, n_layer)` follows the weight upload.
+    /// From a parsed file; `progress(blocks_done, n_layer)` follows the weight upload (from 0).
     pub fn from_gguf(g: &Gguf<'_>, device: &Device, progress: &mut dyn FnMut(usize, usize)) -> Result<Self, LoadError> {
         let tokenizer = Tokenizer::from_gguf(g)?;
         let template = ChatTemplate::from_gguf(g)?;

@@ -82,6 +82,7 @@ async function tiller(backend) {
     await page.reload();
     const loaded = await waitLoaded(page, log, 20 * MINUTE);
     if (loaded.phase !== "ready") return { skipped: loaded.error };
+    const phases = loadPhases(log);
     const shown = (await page.getByTestId("backend").textContent().catch(() => "")).trim();
     if (backend === "webgpu" && !/WebGPU/.test(shown)) return { skipped: `the page says "${shown}"` };
     // A first reply compiles (and on WebGPU autotunes) the kernels; the second is measured. Clear
@@ -96,12 +97,32 @@ async function tiller(backend) {
       name: `Tiller, ${shown}`,
       fromCache: loaded.ready.model.from_cache,
       loadMs: loaded.ready.load_ms,
+      phases,
       prefill: r.prefill,
       prefillTokens: stats.prefilled_tokens,
       decode: r.decode,
       decodeTokens: stats.generated_tokens,
     };
   });
+}
+
+/**
+ * Where the reload's time went, from when each Progress phase first reached this process (the
+ * console adds a little latency to each, the same for all): ms from the first Progress to the
+ * next phase's start, and from the last to Ready.
+ */
+function loadPhases(log) {
+  const from = log.mark ?? 0;
+  const starts = [];
+  for (let i = from; i < log.responses.length; i++) {
+    const r = log.responses[i];
+    const name = r.Progress ? r.Progress.phase : r.Ready ? "Ready" : null;
+    if (name && !starts.some((s) => s.name === name)) starts.push({ name, t: log.responseTimes[i] });
+    if (r.Ready) break;
+  }
+  const phases = {};
+  for (let i = 0; i + 1 < starts.length; i++) phases[starts[i].name] = starts[i + 1].t - starts[i].t;
+  return phases;
 }
 
 async function wllama() {
@@ -172,6 +193,15 @@ for (const [w, r] of Object.entries(results)) {
   );
 }
 const t = tillerFiles();
+for (const [w, r] of Object.entries(results)) {
+  if (r.phases) {
+    const parts = Object.entries(r.phases).map(([name, ms]) => `${name} ${ms} ms`);
+    console.log(
+      `Tiller ${w} reload, each phase from its first progress message to the next (Cache: the file from the ` +
+        `Cache API; Parse: GGUF header, tokenizer, template; Upload: weights, then the steering vectors): ${parts.join(", ")}`,
+    );
+  }
+}
 const tillerSize = t.length ? download(t) : null;
 const wllamaSize = PEER && process.env.TILLER_PEER_DIR
   ? download([join(process.env.TILLER_PEER_DIR, "wllama/single-thread/wllama.wasm"), join(process.env.TILLER_PEER_DIR, "wllama/index.js")])

@@ -65,7 +65,8 @@ export async function launch({ webgpu = false } = {}) {
  * first response (from `from` on) for which pred is true.
  */
 export function protocolLog(page, { echo = false } = {}) {
-  const log = { requests: [], responses: [], pageErrors: [], consoleErrors: [], waiters: [] };
+  // responseTimes[i]: Date.now() when responses[i] reached this process (the benchmark's phases).
+  const log = { requests: [], responses: [], responseTimes: [], pageErrors: [], consoleErrors: [], waiters: [] };
   page.on("console", (msg) => {
     const text = msg.text();
     for (const [tag, list] of [
@@ -80,6 +81,7 @@ export function protocolLog(page, { echo = false } = {}) {
           value = { Unparsed: text };
         }
         list.push(value);
+        if (list === log.responses) log.responseTimes.push(Date.now());
         if (echo) console.log(`  ${text.slice(0, 200)}`);
         if (list === log.responses) log.waiters = log.waiters.filter((w) => !w(value));
         return;

@@ -70,8 +70,9 @@ impl Llama {
         Self::load_with_progress(g, device, &mut |_, _| {})
     }
 
-    /// As [`Llama::load`], calling `progress(blocks_done, n_layer)` after each block: loading is
-    /// synchronous, and a browser worker posts these to the page while it runs.
+    /// As [`Llama::load`], calling `progress(0, n_layer)` as the weights start and
+    /// `progress(blocks_done, n_layer)` after each block: loading is synchronous, and a browser
+    /// worker posts these to the page while it runs.
     pub fn load_with_progress(
         g: &Gguf<'_>,
         device: &Device,
@@ -79,6 +80,7 @@ impl Llama {
     ) -> Result<Self, ModelError> {
         let config = LlamaConfig::from_gguf(g)?;
         let c = &config;
+        progress(0, c.n_layer);
         let token_embd = Arc::new(load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?);
         // One table of rotations, shared by every block (tensor clones share their buffer).
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device);
