@@ -9,7 +9,9 @@ use crate::{e2e, fetch_model, root, site, tools};
 pub fn native(extra: &[String]) -> Result<(), String> {
     fetch_model()?;
     let model = tiller_fetch::default_model_path();
-    tools::cargo(&["build", "--release", "--quiet", "-p", "tiller-cli"], &[])?;
+    // The whole workspace, so that features resolve as in `cargo test --workspace` and the
+    // test build's burn is reused (`-p tiller-cli` alone resolves fewer and rebuilds it).
+    tools::cargo(&["build", "--release", "--quiet", "--workspace", "--bins"], &[])?;
     let tiller = root().join("target/release/tiller");
     let llama = match extra.iter().position(|a| a == "--llama-bench") {
         Some(i) => std::path::PathBuf::from(extra.get(i + 1).ok_or("--llama-bench needs a path")?),
@@ -39,6 +41,8 @@ pub fn native(extra: &[String]) -> Result<(), String> {
         };
         let (pp, tg) = (r["prefill_tok_s"].as_f64().unwrap_or(0.0), r["decode_tok_s"].as_f64().unwrap_or(0.0));
         println!("prefill      {pp:.1} tok/s  (pp{})\ndecode       {tg:.1} tok/s  (tg{})", sizes[0], sizes[1]);
+        let (cmp, chat) = (r["compare_step_ms"].as_f64().unwrap_or(0.0), r["chat_step_ms"].as_f64().unwrap_or(1.0));
+        println!("compare step {cmp:.1} ms  ({:.2}× a chat step of {chat:.1} ms)", cmp / chat);
         println!("peak memory  {:.0} MiB resident", r["peak_rss_mib"].as_f64().unwrap_or(0.0));
         if let Some((lpp, ltg)) = peer {
             println!("vs llama.cpp prefill {:.2}×, decode {:.2}× (same run, {threads} threads)", pp / lpp, tg / ltg);

@@ -1,8 +1,12 @@
+use std::collections::BTreeMap;
 use std::time::Instant;
 
+use tiller_engine::compare::Compare;
 use tiller_engine::load::LoadedModel;
+use tiller_engine::probe::Probes;
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::session::Session;
+use tiller_engine::steer::{ControlVector, Steering};
 
 use super::turn;
 use crate::model_arg::ModelArgs;
@@ -62,6 +66,13 @@ pub fn run(a: Args) -> Result<(), String> {
         }
     }
     let best = best.ok_or("no timed run")?;
+    let compare_ms = (0..2)
+        .map(|_| compare_step_ms(&m, &prompt, a.gen_tokens.clamp(1, 32)))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
+    // A chat step is one decode forward and a sample: the decode rate's reciprocal.
+    let chat_ms = 1000.0 / best.decode_tok_s;
     let peak_mib = peak_rss_mib();
     if a.json {
         println!(
@@ -73,6 +84,8 @@ pub fn run(a: Args) -> Result<(), String> {
                 "load_s": load_s,
                 "prefill_tok_s": best.prefill_tok_s,
                 "decode_tok_s": best.decode_tok_s,
+                "compare_step_ms": compare_ms,
+                "chat_step_ms": chat_ms,
                 "peak_rss_mib": peak_mib,
             })
         );
@@ -81,12 +94,44 @@ pub fn run(a: Args) -> Result<(), String> {
         println!("load         {load_s:.2} s");
         println!("prefill      {:.1} tok/s  (pp{})", best.prefill_tok_s, a.prompt_tokens);
         println!("decode       {:.1} tok/s  (tg{})", best.decode_tok_s, a.gen_tokens);
+        println!("compare step {compare_ms:.1} ms  ({:.2}× a chat step of {chat_ms:.1} ms)", compare_ms / chat_ms);
         match peak_mib {
             Some(mib) => println!("peak memory  {mib:.0} MiB resident (host; device memory not included)"),
             None => println!("peak memory  unknown on this platform"),
         }
     }
     Ok(())
+}
+
+/// Milliseconds per Compare step after the prompt, as the classroom view runs it: the plain,
+/// the steered and the unsteered shadow sequence in one batch, three concepts steering every
+/// block and probed at every block (the app's three sliders; the cost does not depend on the
+/// directions' values, so they are fixed, not read from files).
+fn compare_step_ms(m: &LoadedModel, prompt: &[u32], steps: usize) -> Result<f64, String> {
+    let err = |e: &dyn std::fmt::Display| format!("compare: {e}");
+    let (n_layer, n_embd) = (m.model.config.n_layer, m.model.config.n_embd);
+    let direction = |seed: usize| -> Vec<f32> {
+        let v: Vec<f32> = (0..n_embd).map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect()
+    };
+    let vectors: Vec<ControlVector> = (0..3)
+        .map(|k| ControlVector { n_embd, directions: (1..n_layer).map(|l| (l, direction(k * 100 + l))).collect() })
+        .collect();
+    let terms: Vec<(&ControlVector, f32)> = vectors.iter().map(|v| (v, 1.0)).collect();
+    let steering = Steering::new(&terms, None, n_layer, n_embd, m.model.device()).map_err(|e| err(&e))?;
+    let probed: Vec<&BTreeMap<usize, Vec<f32>>> = vectors.iter().map(|v| &v.directions).collect();
+    let probes = Probes::new(&probed, n_layer, n_embd, m.model.device());
+    // No stop tokens: every step runs all three sequences.
+    let mut compare = Compare::new(&m.model, steering, probes, SamplingParams::default(), &[]).map_err(|e| err(&e))?;
+    pollster::block_on(compare.prefill(prompt)).map_err(|e| err(&e))?;
+    // The first step only samples from the prefill's logits; every later one also runs the batch.
+    pollster::block_on(compare.step()).map_err(|e| err(&e))?;
+    let t = Instant::now();
+    for _ in 0..steps {
+        pollster::block_on(compare.step()).map_err(|e| err(&e))?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1000.0 / steps as f64)
 }
 
 /// Peak resident set size of this process, from Linux's /proc.
