@@ -1,5 +1,5 @@
 // The app on WebGPU with the tiny random-weight model (fixtures/tiny.gguf, kept equal to the
-// engine tests' `tiny::gguf` by engine/tests/tiny.rs): upload, load, generate a few tokens. (Its
+// engine tests' `tiny::gguf` by engine/tests/native/tiny.rs): upload, load, generate a few tokens. (Its
 // random weights answer only newlines, so the text says nothing; the engine's own browser test
 // compares WebGPU's logits with the CPU's.)
 //

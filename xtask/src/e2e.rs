@@ -8,14 +8,18 @@ use crate::serve::{self, Site};
 use crate::{root, site, tools};
 
 /// The engine compiled to wasm32 and run in headless Chromium by wasm-bindgen's test runner.
+///
+/// The app's worker is selected beside the engine so that cargo resolves the features Trunk's
+/// worker build resolves (the worker's web-sys features reach wgpu): burn and its GPU stack are
+/// then compiled for wasm32 once, for both, instead of twice.
 pub fn engine_in_browser() -> Result<(), String> {
     tools::wasm_target()?;
     tools::wasm_bindgen_cli()?;
     tools::chromium()?;
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root())
-        .args(["test", "--release", "-p", "tiller-engine", "--target", tools::WASM, "--test", "web"])
-        .args(["--no-default-features", "--features", "flex,wgpu"])
+        .args(["test", "--release", "--target", tools::WASM, "--test", "web"])
+        .args(["-p", "tiller-engine", "-p", "tiller-app", "--no-default-features", "--features", "tiller-app/worker"])
         // Show the browser's console, where the WebGPU test says whether it ran.
         .args(["--", "--nocapture"])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")

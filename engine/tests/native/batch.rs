@@ -1,9 +1,7 @@
 //! Batched generation and scoring on the tiny model agree with one-at-a-time sessions.
 
-mod common;
-
+use crate::common::tiny;
 use burn::tensor::Device;
-use common::tiny;
 use tiller_engine::batch;
 use tiller_engine::model::{Logits, read_f32};
 use tiller_engine::sample::{Sampler, SamplingParams};

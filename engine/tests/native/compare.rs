@@ -1,12 +1,10 @@
 //! The classroom comparison on the tiny model: without steering both sides are one reply (the
 //! same as a plain session's); with steering the readings move by exactly the added vector.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::tiny;
 use burn::tensor::Device;
-use common::tiny;
 use tiller_engine::compare::{Compare, Step};
 use tiller_engine::probe::{Probes, Reading};
 use tiller_engine::sample::{Sampler, SamplingParams};

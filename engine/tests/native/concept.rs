@@ -1,9 +1,7 @@
 //! Building concept vectors (mean difference and PCA), on the tiny random-weight model.
 
-mod common;
-
+use crate::common::tiny::{self, N_EMBD, N_LAYER};
 use burn::tensor::Device;
-use common::tiny::{self, N_EMBD, N_LAYER};
 use tiller_engine::concept::{ConceptError, ConceptVector, ContrastText, Contrasts, Method, Pair, Positions};
 use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;

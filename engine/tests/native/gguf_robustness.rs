@@ -10,9 +10,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-mod common;
-
-use common::fuzz::{Gen, check};
+use crate::common::fuzz::{Gen, check};
 use tiller_engine::gguf::{Gguf, GgufError, TensorType, Value, dequantize, write_f32_gguf};
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,8 @@
 //! max |Δ| ≤ 1.5 and mean |Δ| ≤ 0.35 on the logits, and argmax equality wherever llama.cpp's
 //! top1−top2 margin exceeds 0.25; against the numpy f32 forward, which does what we do, 0.05.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Logits, NoHook, ResidualHook};

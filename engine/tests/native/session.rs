@@ -1,9 +1,7 @@
 //! Session behaviour on the real model: prefix reuse, steering changes, the context limit.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use tiller_engine::chat::Message;
 use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;

@@ -1,10 +1,8 @@
 //! The tiny random-weight llama on every native device: the same numbers everywhere, the KV
 //! cache agreeing with a batched prefill, steering adding exactly its vector.
 
-mod common;
-
+use crate::common::tiny;
 use burn::tensor::Device;
-use common::tiny;
 
 fn cpu() -> Device {
     Device::flex()

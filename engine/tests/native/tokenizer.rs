@@ -13,9 +13,7 @@ use serde::Deserialize;
 use tiller_engine::gguf::{Gguf, Value, write_f32_gguf};
 use tiller_engine::tokenizer::{StreamDecoder, Tokenizer, TokenizerError};
 
-mod common;
-
-use common::fuzz::check;
+use crate::common::fuzz::check;
 
 const VOCAB_SIZE: usize = 49152;
 

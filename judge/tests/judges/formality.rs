@@ -1,5 +1,3 @@
-mod common;
-
 use tiller_judge::formality;
 
 /// The same content, once as a report and once as a chat message.
@@ -12,7 +10,7 @@ const CASUAL: &str = "Hey, so we looked at the whole thing and yeah, it's totall
 
 #[test]
 fn formal_text_scores_higher_than_casual_text() {
-    let tagger = common::tagger();
+    let tagger = crate::common::tagger();
     let formal = formality(&tagger, FORMAL);
     let casual = formality(&tagger, CASUAL);
     println!("formal {formal:?}\ncasual {casual:?}");
@@ -25,7 +23,7 @@ fn formal_text_scores_higher_than_casual_text() {
 
 #[test]
 fn counts_follow_the_definitions() {
-    let tagger = common::tagger();
+    let tagger = crate::common::tagger();
     // The/DT cat/NN sat/VBD on/IN the/DT mat/NN: 5 formal (2 articles, 2 nouns, 1 preposition) and
     // 1 verb, of 6 words: F = (5/6·100 − 1/6·100 + 100) / 2 = 83.33.
     let f = formality(&tagger, "The cat sat on the mat.");

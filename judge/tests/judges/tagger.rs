@@ -1,5 +1,3 @@
-mod common;
-
 use tiller_judge::Tagger;
 
 /// Hand-tagged with Penn Treebank tags, written for this test (not from a corpus).
@@ -27,7 +25,7 @@ fn untagged(gold: &str) -> String {
 
 #[test]
 fn token_accuracy_on_hand_tagged_sentences_is_at_least_90_percent() {
-    let tagger = common::tagger();
+    let tagger = crate::common::tagger();
     let (mut right, mut total) = (0, 0);
     let mut misses = Vec::new();
     for gold in GOLD {
@@ -53,7 +51,7 @@ fn token_accuracy_on_hand_tagged_sentences_is_at_least_90_percent() {
 
 #[test]
 fn contextual_rules_change_tags_from_the_lexicon() {
-    let tagger = common::tagger();
+    let tagger = crate::common::tagger();
     let tags = |text: &str| -> Vec<String> { tagger.tag(text).into_iter().map(|(w, t)| format!("{w}/{t}")).collect() };
     assert_eq!(tags("I want to run."), ["I/PRP", "want/VBP", "to/TO", "run/VB", "./."]);
     // "work" and "love" are nouns in the lexicon; after "to" and after a pronoun the rules make them verbs.
@@ -65,7 +63,7 @@ fn contextual_rules_change_tags_from_the_lexicon() {
 
 #[test]
 fn unknown_words_are_guessed_from_their_spelling() {
-    let tagger = common::tagger();
+    let tagger = crate::common::tagger();
     let got = tagger.tag("The blorkification of zindles requires glorptastic patience in 1987.");
     let tag_of = |word: &str| got.iter().find(|(w, _)| w == word).map(|(_, t)| t.as_str());
     assert_eq!(tagger.lexicon_tag("zindles"), None);

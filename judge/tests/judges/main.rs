@@ -1,0 +1,10 @@
+//! The judges' integration tests, one binary.
+
+mod common;
+
+mod diversity;
+mod formality;
+mod refusal;
+mod sentiment;
+mod tagger;
+mod toxicity;
