@@ -30,6 +30,9 @@ pub fn dist() -> Result<PathBuf, String> {
     ]))?;
 
     let dist = root().join("dist");
+    let worker = dist.join("tiller-worker_bg.wasm");
+    let (before, after) = strip_names(&worker)?;
+    println!("xtask: {}: {before} → {after} bytes without its name section", worker.display());
     link_or_copy(&model, &dist.join(MODEL_DIR).join(tiller_fetch::FILE_NAME))?;
     let shell = finalize_service_worker(&dist)?;
     println!(
@@ -38,6 +41,53 @@ pub fn dist() -> Result<PathBuf, String> {
         shell.version
     );
     Ok(dist)
+}
+
+/// Drop a wasm module's `name` and `producers` custom sections (function names for stack
+/// traces, about a fifth of the worker's bytes), keeping every other section as it is. The
+/// worker's script carries no integrity hash, so rewriting it after Trunk is safe; wasm-opt
+/// would do this too, but takes minutes on the worker. Returns the sizes before and after.
+pub fn strip_names(path: &Path) -> Result<(usize, usize), String> {
+    let err = |e: String| format!("{}: {e}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let stripped = without_name_sections(&bytes).map_err(err)?;
+    std::fs::write(path, &stripped).map_err(|e| err(e.to_string()))?;
+    Ok((bytes.len(), stripped.len()))
+}
+
+fn without_name_sections(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("not a wasm module".into());
+    }
+    // LEB128 u32 at `i`: (value, next index).
+    let leb = |mut i: usize| -> Result<(usize, usize), String> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let b = *bytes.get(i).ok_or("truncated section header")?;
+            value |= ((b & 0x7f) as usize) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                return Ok((value, i));
+            }
+            shift += 7;
+            if shift > 28 {
+                return Err("bad section length".into());
+            }
+        }
+    };
+    let mut out = bytes[..8].to_vec();
+    let mut i = 8;
+    while i < bytes.len() {
+        let (size, body) = leb(i + 1)?;
+        let end = body.checked_add(size).filter(|&e| e <= bytes.len()).ok_or("a section runs past the end")?;
+        let custom_name =
+            (bytes[i] == 0).then(|| leb(body)).transpose()?.and_then(|(len, at)| bytes.get(at..at.saturating_add(len)));
+        if !matches!(custom_name, Some(b"name" | b"producers")) {
+            out.extend_from_slice(&bytes[i..end]);
+        }
+        i = end;
+    }
+    Ok(out)
 }
 
 /// A hard link costs nothing; a copy when dist/ is on another file system.
@@ -224,6 +274,19 @@ mod tests {
         std::fs::write(b.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"), "other").unwrap();
         assert_eq!(version(&b), before, "the model is not part of the shell");
         let _ = (std::fs::remove_dir_all(a), std::fs::remove_dir_all(b));
+    }
+
+    #[test]
+    fn name_sections_are_dropped_and_nothing_else() {
+        // Header, a type section (id 1, 1 byte), a custom "name" section, a custom "other" one.
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([1, 1, 0]);
+        wasm.extend([0, 6, 4, b'n', b'a', b'm', b'e', 9]);
+        wasm.extend([0, 6, 5, b'o', b't', b'h', b'e', b'r']);
+        let out = without_name_sections(&wasm).unwrap();
+        assert_eq!(out, [&wasm[..11], &wasm[19..]].concat());
+        assert!(without_name_sections(&wasm[..13]).is_err(), "a truncated section is an error");
+        assert!(without_name_sections(b"not wasm").is_err());
     }
 
     #[test]
