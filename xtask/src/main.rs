@@ -4,7 +4,7 @@
 //!   dist            build the web app into dist/ (Trunk, offline), with the model and the service worker
 //!   run | serve     dist, then serve dist/ on 127.0.0.1 [--port N] [--base /sub/path/] [--no-dist]
 //!   chat            fetch the model and chat with it in the terminal (the `tiller chat` command)
-//!   test            install what the tests need, fetch the model, run every test
+//!   test            cargo fmt --check and clippy, install what the tests need, fetch the model, run every test
 //!   test-e2e        only the web app's browser tests (dist, then tests/e2e in headless Chromium)
 //!   bench           tiller bench on each backend (and llama-bench beside it when given)
 //!   bench-browser   the web app in headless Chromium: load time, tokens/s, peak memory [cpu flex webgpu]
@@ -85,6 +85,9 @@ fn chat(extra: &[String]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    // Style and lints first: they take seconds to minutes, the rest most of an hour.
+    tools::cargo(&["fmt", "--all", "--check"], &[])?;
+    tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
     tools::vulkan_driver();
     fetch_model()?;
     tools::cargo(&["test", "--release", "--workspace"], &[])?;

@@ -11,8 +11,11 @@ use super::score::{GroupKey, Summary};
 
 pub type Groups = BTreeMap<GroupKey, Summary>;
 
+/// A number read off a group of replies.
+type Metric = fn(&Summary) -> f64;
+
 /// The number a concept's slider is judged by, and the prompts it is measured on.
-fn primary(id: &str) -> Option<(&'static str, Kind, fn(&Summary) -> f64)> {
+fn primary(id: &str) -> Option<(&'static str, Kind, Metric)> {
     match id {
         "sentiment" => Some(("mean VADER compound", Kind::Any, |s| s.vader)),
         "formality" => Some(("mean F-score", Kind::Any, |s| s.f_score)),
@@ -21,7 +24,7 @@ fn primary(id: &str) -> Option<(&'static str, Kind, fn(&Summary) -> f64)> {
     }
 }
 
-fn get<'a>(g: &'a Groups, condition: Condition, coef: f32, kind: Kind) -> Option<&'a Summary> {
+fn get(g: &Groups, condition: Condition, coef: f32, kind: Kind) -> Option<&Summary> {
     g.get(&GroupKey { condition, coef_pct: (coef * 100.0).round() as i32, kind })
 }
 
@@ -195,7 +198,7 @@ pub fn svg(concepts: &[(&Concept, &Groups)]) -> String {
         let series = |cond: Condition, kind: Kind, m: fn(&Summary) -> f64| -> Vec<(f64, f64)> {
             coefs.iter().filter_map(|&k| get(g, cond, k, kind).map(|v| (k as f64, m(v)))).collect()
         };
-        let mut lines: Vec<(String, &str, bool, Vec<(f64, f64)>)> =
+        let mut lines: Vec<Line<'_>> =
             vec![("steering".into(), "#1f6feb", false, series(Condition::Steering, kind, metric))];
         if c.id == "safety" {
             lines.push((
@@ -205,7 +208,7 @@ pub fn svg(concepts: &[(&Concept, &Groups)]) -> String {
                 series(Condition::Steering, Kind::Benign, metric),
             ));
         }
-        let marks: Vec<(&str, &str, Vec<(f64, f64)>)> = vec![
+        let marks: Vec<Mark<'_>> = vec![
             ("prompting", "#8250df", series(Condition::Prompting, kind, metric)),
             ("prompting+steering", "#1a7f37", series(Condition::PromptingAndSteering, kind, metric)),
         ];
@@ -262,6 +265,8 @@ fn pad_range(v: &[f64]) -> (f64, f64) {
 }
 
 type Line<'a> = (String, &'a str, bool, Vec<(f64, f64)>);
+/// A point series drawn as marks: (label, colour, points).
+type Mark<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
 
 #[allow(clippy::too_many_arguments)]
 fn panel(
@@ -273,7 +278,7 @@ fn panel(
     lo: f64,
     hi: f64,
     lines: &[Line<'_>],
-    marks: &[(&str, &str, Vec<(f64, f64)>)],
+    marks: &[Mark<'_>],
 ) -> String {
     let px = |x: f64| x0 + (x + 1.0) / 2.0 * w;
     let py = |y: f64| y0 + h - (y - lo) / (hi - lo) * h;
