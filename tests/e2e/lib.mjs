@@ -1,6 +1,6 @@
 // Shared by Tiller's browser tests and benchmark: launching the system's Chromium, the page's
-// console protocol log (see notes/contract.md: "tiller:request …" / "tiller:response …"), and
-// the few waits every script needs.
+// console protocol log (ARCHITECTURE.md, "The UI ⇄ worker protocol": "tiller:request …" /
+// "tiller:response …"), and the few waits every script needs.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

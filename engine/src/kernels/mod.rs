@@ -12,6 +12,11 @@
 //! forward's tolerance. A Q4_1 block's minimum is applied through the exact f32 sum of the
 //! activations it meets: Σ (d·q + m)·x = d·Σ q·x + m·Σ x.
 //!
+//! Wide batches (natively, 32 activation rows or more: long prompts, batches of pairs) take
+//! another route: 128-row tiles of weights are widened to f32 once and multiplied by all the
+//! rows with an f32 GEMM, which at that width does more work per instruction than unpacking
+//! nibbles for every row ([`Isa::widens_batches_of`]).
+//!
 //! One kernel family per instruction set: [`scalar`] (the reference every other is tested
 //! against), `x86` (AVX2 + FMA + F16C, or AVX-512 F + BW, picked at run time) and `wasm` (simd128, compiled in when the
 //! worker is built with `+simd128`).
@@ -101,8 +106,8 @@ impl Isa {
 
     /// Whether a product over `n` activation rows widens weight tiles to f32 for a GEMM
     /// instead of running this instruction set's integer kernel (see `matmul_widened`). Only
-    /// natively: on wasm32 the `gemm` crate's kernels are narrower and the integer ones win
-    /// (measured by the browser benchmark's prefill). The scalar reference never does.
+    /// natively for now: on wasm32 the choice is not measured yet (the `gemm` crate's simd128
+    /// kernels are 128 bits wide), so the integer kernels stay. The scalar reference never does.
     pub fn widens_batches_of(self, n: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
         if matches!(self, Self::Avx2 | Self::Avx512) {

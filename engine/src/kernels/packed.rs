@@ -299,7 +299,6 @@ impl PackedMatrix {
         }
     }
 
-    /// Weight row `r` against every activation row: out[i] = W[r] · x[i].
     /// Weight rows `first..` against every activation row: out[r · n + i] = W[first + r] · x[i],
     /// for as many rows as `out` holds. `xs` are the quantized rows of `x` (empty for f16 and f32
     /// weights, which read `x`).
