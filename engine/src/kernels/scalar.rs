@@ -61,23 +61,9 @@ pub(crate) fn dot(kind: BlockKind, row: &[u8], x: ActRow<'_>) -> f32 {
 
 /// Append block `b`'s 32 values as f32.
 pub(crate) fn widen_block(kind: BlockKind, b: &[u8], out: &mut Vec<f32>) {
-    let qs = &b[quants_at(kind)..];
-    match kind {
-        BlockKind::Q8_0 => {
-            let d = f16_at(b, 0);
-            out.extend(qs.iter().map(|&q| q as i8 as f32 * d));
-        }
-        _ => {
-            let (d, m) = q4_scales(kind, b);
-            // Q4_0 as (q − 8)·d exactly, as ggml widens it.
-            let value = |q: u8| match kind {
-                BlockKind::Q4_0 => (q as i32 - 8) as f32 * d,
-                _ => q as f32 * d + m,
-            };
-            out.extend(qs[..16].iter().map(|q| value(q & 0x0f)));
-            out.extend(qs[..16].iter().map(|q| value(q >> 4)));
-        }
-    }
+    let mut block = [0f32; QK];
+    widen_block_into(kind, b, &mut block);
+    out.extend_from_slice(&block);
 }
 
 /// Block `b`'s 32 values as f32 into `out`. Fixed-size arrays throughout, so the compiler
