@@ -88,7 +88,7 @@ fn steering_moves_the_reading_by_exactly_its_scale() {
 #[test]
 fn readings_are_the_same_on_wgpu() {
     #[cfg(feature = "wgpu")]
-    match Device::wgpu_options().init() {
+    match crate::wgpu() {
         Ok(gpu) => steering_moves_the_reading_on(&gpu),
         Err(e) => println!("wgpu comparison test did not run: no wgpu adapter ({e})"),
     }

@@ -179,7 +179,7 @@ fn flex_matches_llama_cpp() {
 #[test]
 fn wgpu_matches_llama_cpp() {
     #[cfg(feature = "wgpu")]
-    match Device::wgpu_options().init() {
+    match crate::wgpu() {
         Ok(device) => check_device(&device, "wgpu"),
         Err(e) => println!("wgpu parity test did not run: no wgpu adapter on this machine ({e})"),
     }

@@ -50,7 +50,7 @@ fn kv_cache_steps_match_the_batched_prefill() {
 #[test]
 fn wgpu_agrees_with_the_cpu() {
     #[cfg(feature = "wgpu")]
-    match Device::wgpu_options().init() {
+    match crate::wgpu() {
         Ok(gpu) => {
             let worst = pollster::block_on(tiny::backends_differ_by(&cpu(), &gpu));
             assert!(worst < 1e-3, "max |Δ| {worst}");
