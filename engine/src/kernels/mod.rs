@@ -22,6 +22,7 @@
 //! worker is built with `+simd128`).
 
 mod acts;
+pub mod ops;
 mod packed;
 mod parallel;
 mod scalar;

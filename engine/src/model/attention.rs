@@ -2,6 +2,7 @@ use burn::tensor::{Tensor, TensorData, activation::softmax};
 
 use super::{LlamaConfig, kv_cache::KvCache, linear::Linear, rope::Rope};
 use crate::gguf::{Gguf, GgufError};
+use crate::kernels::ops::Heads;
 
 /// Causal grouped-query self-attention: `n_head` query heads share `n_head_kv` key/value heads,
 /// query head h reading kv head h / group_size.
@@ -57,6 +58,29 @@ impl Attention {
             }
         };
         self.wo.forward(out)
+    }
+
+    /// The host path: as [`Attention::forward`], on rows [Σ lens, n_embd] in host memory.
+    pub fn forward_rows(&self, x: &[f32], layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Vec<f32> {
+        let heads = Heads { n_head: self.n_head, n_kv: self.n_head_kv, head_dim: self.head_dim };
+        let (q_dim, kv_dim) = (heads.q_dim(), heads.kv_dim());
+        let stride = q_dim + 2 * kv_dim;
+        let mut qkv = self.wqkv.forward_rows(x); // [Σ lens, q | k | v]
+        let rope = self.rope.host();
+        let mut out = Vec::with_capacity(lens.iter().sum::<usize>() * q_dim);
+        let mut first = 0;
+        for (cache, &len) in caches.iter_mut().zip(lens) {
+            let start = cache.len();
+            let seq = &mut qkv[first * stride..(first + len) * stride];
+            for (i, row) in seq.chunks_exact_mut(stride).enumerate() {
+                // q's heads then k's: every head of both turns the same way at one position.
+                rope.rotate(&mut row[..q_dim + kv_dim], self.head_dim, start + i);
+            }
+            let (k, v) = cache.append_rows(layer, seq, stride, (q_dim, q_dim + kv_dim, kv_dim));
+            out.extend(heads.attend(seq, stride, len, start, k, v));
+            first += len;
+        }
+        self.wo.forward_rows(&out)
     }
 
     /// One sequence's projected q [seq, n_head·hd], k, v [seq, n_kv·hd] → [seq, n_embd].

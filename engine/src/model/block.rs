@@ -2,6 +2,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{LlamaConfig, attention::Attention, kv_cache::KvCache, mlp::Mlp, rms_norm::RmsNorm, rope::Rope};
 use crate::gguf::{Gguf, GgufError};
+use crate::kernels::ops;
 
 /// One pre-norm transformer block: x + attn(norm(x)), then + mlp(norm(·)).
 #[derive(Clone, Debug)]
@@ -28,5 +29,14 @@ impl Block {
     pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
         let x = x.clone().add(self.attn.forward(self.attn_norm.forward(x), layer, caches, lens));
         x.clone().add(self.mlp.forward(self.ffn_norm.forward(x)))
+    }
+
+    /// The host path: as [`Block::forward`], on rows in host memory.
+    pub fn forward_rows(&self, mut x: Vec<f32>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Vec<f32> {
+        let h = self.attn.forward_rows(&self.attn_norm.forward_rows(&x), layer, caches, lens);
+        ops::add_assign(&mut x, &h);
+        let h = self.mlp.forward_rows(&self.ffn_norm.forward_rows(&x));
+        ops::add_assign(&mut x, &h);
+        x
     }
 }

@@ -1,11 +1,13 @@
 use burn::tensor::Tensor;
 
-/// Keys and values of every position seen so far, per layer, each [n_head_kv, capacity, head_dim]
-/// of which the first `len` positions are valid.
+/// Keys and values of every position seen so far, per layer.
 ///
-/// Storage is preallocated and written in place (`slice_assign` on a uniquely owned tensor
+/// On a GPU each layer holds two tensors [n_head_kv, capacity, head_dim] of which the first
+/// `len` positions are valid. Storage is preallocated and written in place (`slice_assign` on a uniquely owned tensor
 /// reuses its buffer on burn-flex and burn-wgpu); it doubles when full, so a reply of n tokens
-/// costs O(log n) copies instead of one `cat` of the whole cache per token and layer.
+/// costs O(log n) copies instead of one `cat` of the whole cache per token and layer. On a CPU
+/// (the host path, see `Llama::forward_batch`) each layer is two vectors [len, n_head_kv·head_dim],
+/// a position's row as the fused q/k/v product wrote it, grown as vectors grow.
 ///
 /// Keys and values are stored after RoPE and after any steering of the earlier layers, so a
 /// cache is only valid for the steering it was filled with: the session rebuilds it when
@@ -13,7 +15,14 @@ use burn::tensor::Tensor;
 #[derive(Clone, Debug, Default)]
 pub struct KvCache {
     layers: Vec<Option<(Tensor<3>, Tensor<3>)>>,
+    host: Vec<HostLayer>,
     len: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+struct HostLayer {
+    k: Vec<f32>,
+    v: Vec<f32>,
 }
 
 /// Positions a new cache holds before its first doubling.
@@ -21,7 +30,7 @@ const FIRST_CAPACITY: usize = 128;
 
 impl KvCache {
     pub fn new(n_layer: usize) -> Self {
-        Self { layers: vec![None; n_layer], len: 0 }
+        Self { layers: vec![None; n_layer], host: vec![HostLayer::default(); n_layer], len: 0 }
     }
 
     /// Positions held.
@@ -35,6 +44,7 @@ impl KvCache {
 
     pub fn clear(&mut self) {
         self.layers.iter_mut().for_each(|l| *l = None);
+        self.host.iter_mut().for_each(|l| *l = HostLayer::default());
         self.len = 0;
     }
 
@@ -66,6 +76,27 @@ impl KvCache {
         let valid = (ck.clone().narrow(1, 0, end), cv.clone().narrow(1, 0, end));
         self.layers[layer] = Some((ck, cv));
         valid
+    }
+
+    /// Write this step's keys and values, rows of `kv_dim` taken from `qkv` [seq, stride] at
+    /// columns `k_at..` and `v_at..`, for `layer` at positions `len..`; returns every valid
+    /// position's keys and values, [len + seq, kv_dim] each.
+    pub(crate) fn append_rows(
+        &mut self,
+        layer: usize,
+        qkv: &[f32],
+        stride: usize,
+        (k_at, v_at, kv_dim): (usize, usize, usize),
+    ) -> (&[f32], &[f32]) {
+        let l = &mut self.host[layer];
+        // Positions past `len` were rolled back by `truncate`: overwrite them.
+        l.k.truncate(self.len * kv_dim);
+        l.v.truncate(self.len * kv_dim);
+        for row in qkv.chunks_exact(stride) {
+            l.k.extend_from_slice(&row[k_at..k_at + kv_dim]);
+            l.v.extend_from_slice(&row[v_at..v_at + kv_dim]);
+        }
+        (&l.k, &l.v)
     }
 
     /// Called once all layers have appended `n` positions.

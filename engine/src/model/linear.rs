@@ -92,6 +92,26 @@ impl Linear {
         }
     }
 
+    /// The host path: rows [seq, in] → [seq, out], the fused parts side by side in each row.
+    pub fn forward_rows(&self, x: &[f32]) -> Vec<f32> {
+        let Weight::Packed { matrices, isa } = &self.weight else {
+            unreachable!("a model loaded for a GPU runs no host ops")
+        };
+        if let [matrix] = matrices.as_slice() {
+            return matrix.matmul(x, *isa);
+        }
+        // Parts in different formats: one product each, interleaved row by row.
+        let ys: Vec<(Vec<f32>, usize)> = matrices.iter().map(|m| (m.matmul(x, *isa), m.rows())).collect();
+        let seq = x.len() / matrices[0].cols();
+        let mut out = Vec::with_capacity(seq * ys.iter().map(|(_, w)| w).sum::<usize>());
+        for i in 0..seq {
+            for (y, w) in &ys {
+                out.extend_from_slice(&y[i * w..(i + 1) * w]);
+            }
+        }
+        out
+    }
+
     /// [seq, in] → one [seq, out_i] per fused part.
     pub fn forward_split(&self, x: Tensor<2>) -> Vec<Tensor<2>> {
         match &self.weight {
@@ -146,7 +166,7 @@ pub(crate) fn runs_on_host(device: &Device) -> bool {
     }
 }
 
-fn host_f32(x: Tensor<2>) -> Vec<f32> {
+pub(crate) fn host_f32(x: Tensor<2>) -> Vec<f32> {
     // A CPU backend's float tensors are f32; anything else is a bug in the model code.
     x.into_data().try_into_vec::<f32>().expect("activations are f32 on the host")
 }

@@ -4,6 +4,12 @@
 //! tokens ─► embedding ─► [block 0 ─► hook] … [block L−1 ─► hook] ─► RMSNorm ─► head ─► logits
 //! block:  x += attn(rms_norm(x));  x += mlp(rms_norm(x))
 //! ```
+//!
+//! Two paths run this same model. On a GPU every step is a burn tensor op. On a CPU (the host
+//! path) the residual stream is rows of f32 in host memory between the hooks: the matrix
+//! products run in the packed kernels and the small ops between them in [`crate::kernels::ops`],
+//! since burn's cost per op outweighed the ops themselves at one token. Hooks see tensors on
+//! both paths.
 
 mod attention;
 mod block;
@@ -63,6 +69,8 @@ pub struct Llama {
     /// [n_embd, n_vocab]; the embedding itself when the file has no `output.weight` (tied).
     head: Linear,
     device: Device,
+    /// Whether this model runs the host path (decided once at load, from the device).
+    on_host: bool,
 }
 
 impl Llama {
@@ -83,7 +91,8 @@ impl Llama {
         progress(0, c.n_layer);
         let token_embd = Arc::new(load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?);
         // One table of rotations, shared by every block (tensor clones share their buffer).
-        let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device);
+        let on_host = runs_on_host(device);
+        let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device, on_host);
         let blocks = (0..c.n_layer)
             .map(|l| {
                 let block = Block::load(g, l, c, &rope, device);
@@ -94,10 +103,10 @@ impl Llama {
         let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
         let head = match g.tensor_info("output.weight") {
             Some(_) => Linear::load(g, "output.weight", c.n_embd, c.n_vocab, device)?,
-            None if runs_on_host(device) => Linear::from_packed(token_embd.clone(), vec![c.n_vocab]),
+            None if on_host => Linear::from_packed(token_embd.clone(), vec![c.n_vocab]),
             None => Linear::load(g, "token_embd.weight", c.n_embd, c.n_vocab, device)?,
         };
-        Ok(Self { config, token_embd, blocks, norm, head, device: device.clone() })
+        Ok(Self { config, token_embd, blocks, norm, head, device: device.clone(), on_host })
     }
 
     pub fn device(&self) -> &Device {
@@ -138,6 +147,9 @@ impl Llama {
                 return Err(ModelError::ContextFull { needed, limit: self.config.n_ctx_train });
             }
         }
+        if self.on_host {
+            return self.forward_rows(&seqs.concat(), caches, hook, &lens, logits);
+        }
         let mut x = self.embed(&seqs.concat())?;
         for (layer, block) in self.blocks.iter().enumerate() {
             x = block.forward(x, layer, caches, &lens);
@@ -158,8 +170,44 @@ impl Llama {
         Ok(self.head.forward(self.norm.forward(x)))
     }
 
+    /// The host path of [`Llama::forward_batch`], `tokens` being every sequence's, packed.
+    fn forward_rows(
+        &self,
+        tokens: &[u32],
+        caches: &mut [KvCache],
+        hook: &mut dyn ResidualHook,
+        lens: &[usize],
+        logits: Logits,
+    ) -> Result<Tensor<2>, ModelError> {
+        let n_embd = self.config.n_embd;
+        let mut x = self.embed_rows(tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate() {
+            x = block.forward_rows(x, layer, caches, lens);
+            let rows = x.len() / n_embd;
+            let hooked = hook.after_block(layer, Tensor::from_data(TensorData::new(x, [rows, n_embd]), &self.device));
+            x = linear::host_f32(hooked);
+        }
+        caches.iter_mut().zip(lens).for_each(|(cache, &len)| cache.advance(len));
+        if logits == Logits::Last {
+            let ends = lens.iter().scan(0, |end, len| {
+                *end += len;
+                Some(*end)
+            });
+            x = ends.flat_map(|end| x[(end - 1) * n_embd..end * n_embd].to_vec()).collect();
+        }
+        let out = self.head.forward_rows(&self.norm.forward_rows(&x));
+        let rows = out.len() / self.config.n_vocab;
+        Ok(Tensor::from_data(TensorData::new(out, [rows, self.config.n_vocab]), &self.device))
+    }
+
     /// [seq, n_embd] rows of the embedding table.
     fn embed(&self, tokens: &[u32]) -> Result<Tensor<2>, ModelError> {
+        let rows = self.embed_rows(tokens)?;
+        Ok(Tensor::from_data(TensorData::new(rows, [tokens.len(), self.config.n_embd]), &self.device))
+    }
+
+    /// [seq, n_embd] rows of the embedding table, in host memory.
+    fn embed_rows(&self, tokens: &[u32]) -> Result<Vec<f32>, ModelError> {
         let n_embd = self.config.n_embd;
         let mut rows = Vec::with_capacity(tokens.len() * n_embd);
         for &id in tokens {
@@ -169,7 +217,7 @@ impl Llama {
             }
             rows.extend(self.token_embd.row_f32(i));
         }
-        Ok(Tensor::from_data(TensorData::new(rows, [tokens.len(), n_embd]), &self.device))
+        Ok(rows)
     }
 
     pub fn new_cache(&self) -> KvCache {

@@ -1,0 +1,323 @@
+//! The small operations between a block's matrix products, on rows of f32 in host memory:
+//! RMSNorm, RoPE, causal attention over a KV cache, SwiGLU, the residual add.
+//!
+//! On a CPU these run here rather than as burn tensor ops: a decoded token is ~40 tiny ops per
+//! block, and burn's cost per op (dispatch, a fresh buffer, a pass over memory) was a third of
+//! a decode step — more than the ops themselves. Each function is one pass over its rows.
+//!
+//! The inner loops keep eight partial sums, a shape the compiler turns into SIMD on every
+//! target (SSE natively, simd128 in the worker) without `unsafe`.
+
+/// Σ a·b, in eight lanes.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// out += w · x, elementwise over the row.
+#[inline]
+fn axpy(out: &mut [f32], w: f32, x: &[f32]) {
+    out.iter_mut().zip(x).for_each(|(o, &v)| *o += w * v);
+}
+
+/// x += y.
+pub fn add_assign(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(a, &b)| *a += b);
+}
+
+/// RMSNorm of each row of `x` [rows, γ.len()]: x / sqrt(mean(x²) + eps) · γ.
+pub fn rms_norm(x: &[f32], gamma: &[f32], eps: f32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(gamma.len()) {
+        let inv_rms = 1.0 / (dot(row, row) / gamma.len() as f32 + eps).sqrt();
+        out.extend(row.iter().zip(gamma).map(|(&v, &g)| v * inv_rms * g));
+    }
+    out
+}
+
+/// silu(gate) ⊙ up for rows holding [gate | up] side by side ([rows, 2·n_ff] → [rows, n_ff]).
+pub fn swiglu(gate_up: &[f32], n_ff: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(gate_up.len() / 2);
+    for row in gate_up.chunks_exact(2 * n_ff) {
+        let (gate, up) = row.split_at(n_ff);
+        out.extend(gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u));
+    }
+    out
+}
+
+/// Rotary embedding tables: cos and sin of pos·base^(−2i/n_rot), [n_ctx, n_rot/2] each.
+#[derive(Clone, Debug)]
+pub struct RopeTables {
+    pub n_rot: usize,
+    pub cos: Vec<f32>,
+    pub sin: Vec<f32>,
+}
+
+impl RopeTables {
+    pub fn new(n_rot: usize, base: f32, n_ctx: usize) -> Self {
+        let half = n_rot / 2;
+        let (mut cos, mut sin) = (Vec::with_capacity(n_ctx * half), Vec::with_capacity(n_ctx * half));
+        for pos in 0..n_ctx {
+            for i in 0..half {
+                let theta = pos as f64 * (base as f64).powf(-2.0 * i as f64 / n_rot as f64);
+                cos.push(theta.cos() as f32);
+                sin.push(theta.sin() as f32);
+            }
+        }
+        Self { n_rot, cos, sin }
+    }
+
+    /// Rotate, in place, each head of `x` [head_dim] (heads side by side) at position `pos`:
+    /// ADJACENT pairs (x[2i], x[2i+1]) of a head's first n_rot values, as llama.cpp's
+    /// LLAMA_ROPE_TYPE_NORM does (see `model::rope`).
+    pub fn rotate(&self, x: &mut [f32], head_dim: usize, pos: usize) {
+        let half = self.n_rot / 2;
+        let (cos, sin) = (&self.cos[pos * half..(pos + 1) * half], &self.sin[pos * half..(pos + 1) * half]);
+        for head in x.chunks_exact_mut(head_dim) {
+            for (pair, (&c, &s)) in head[..self.n_rot].chunks_exact_mut(2).zip(cos.iter().zip(sin)) {
+                let (a, b) = (pair[0], pair[1]);
+                pair[0] = a * c - b * s;
+                pair[1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+/// The shape of grouped-query attention: `n_head` query heads, query head h reading kv head
+/// h / (n_head / n_kv).
+#[derive(Clone, Copy, Debug)]
+pub struct Heads {
+    pub n_head: usize,
+    pub n_kv: usize,
+    pub head_dim: usize,
+}
+
+/// Query rows from which [`attend`] multiplies with a GEMM instead of a dot per key.
+const GEMM_ROWS: usize = 8;
+
+impl Heads {
+    pub fn q_dim(&self) -> usize {
+        self.n_head * self.head_dim
+    }
+
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv * self.head_dim
+    }
+
+    /// Causal attention of `seq` query rows at positions `start..start + seq` over keys and
+    /// values [start + seq, kv_dim] (row p is position p). `q` rows are `q_stride` apart, the
+    /// first q_dim values of each being its heads. Returns [seq, q_dim].
+    pub fn attend(&self, q: &[f32], q_stride: usize, seq: usize, start: usize, k: &[f32], v: &[f32]) -> Vec<f32> {
+        let (hd, kv_dim) = (self.head_dim, self.kv_dim());
+        let group = self.n_head / self.n_kv;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let total = start + seq;
+        let mut out = vec![0f32; seq * self.q_dim()];
+        if seq >= GEMM_ROWS {
+            let mut scores = vec![0f32; seq * total];
+            for h in 0..self.n_head {
+                let kv = (h / group) * hd;
+                // scores [seq, total] = q_h [seq, hd] · k_kv [total, hd]ᵀ
+                // SAFETY: strides describe q (rows q_stride apart, head h at h·hd), k and v
+                // ([total, kv_dim], kv head at kv) and `scores`/`out` as allocated, all in bounds.
+                unsafe {
+                    gemm_strided(
+                        seq,
+                        total,
+                        hd,
+                        &mut scores,
+                        total,
+                        1,
+                        &q[h * hd..],
+                        q_stride,
+                        1,
+                        &k[kv..],
+                        1,
+                        kv_dim,
+                        scale,
+                    )
+                };
+                for (i, row) in scores.chunks_exact_mut(total).enumerate() {
+                    softmax_causal(row, start + i + 1);
+                }
+                // out_h [seq, hd] = scores [seq, total] · v_kv [total, hd]
+                unsafe {
+                    gemm_strided(
+                        seq,
+                        hd,
+                        total,
+                        &mut out[h * hd..],
+                        self.q_dim(),
+                        1,
+                        &scores,
+                        total,
+                        1,
+                        &v[kv..],
+                        kv_dim,
+                        1,
+                        1.0,
+                    )
+                };
+            }
+            return out;
+        }
+        let mut scores = vec![0f32; total];
+        for i in 0..seq {
+            let seen = start + i + 1;
+            let q_row = &q[i * q_stride..];
+            for h in 0..self.n_head {
+                let kv = (h / group) * hd;
+                let q_h = &q_row[h * hd..(h + 1) * hd];
+                for (p, s) in scores[..seen].iter_mut().enumerate() {
+                    *s = dot(q_h, &k[p * kv_dim + kv..p * kv_dim + kv + hd]) * scale;
+                }
+                softmax_causal(&mut scores, seen);
+                let o = &mut out[(i * self.n_head + h) * hd..(i * self.n_head + h + 1) * hd];
+                for (p, &w) in scores[..seen].iter().enumerate() {
+                    axpy(o, w, &v[p * kv_dim + kv..p * kv_dim + kv + hd]);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Softmax over `row[..seen]`; the keys after it (later positions) get weight 0.
+fn softmax_causal(row: &mut [f32], seen: usize) {
+    let (live, masked) = row.split_at_mut(seen);
+    let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for s in live.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    let inv = 1.0 / sum;
+    live.iter_mut().for_each(|s| *s *= inv);
+    masked.fill(0.0);
+}
+
+/// dst [m, n] = alpha · a [m, k] · b [k, n], each given by its first element and its row and
+/// column strides.
+///
+/// # Safety
+/// Every element the strides reach must lie inside its slice.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_strided(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    dst_cs: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    alpha: f32,
+) {
+    debug_assert!((m - 1) * dst_rs + (n - 1) * dst_cs < dst.len());
+    debug_assert!((m - 1) * a_rs + (k - 1) * a_cs < a.len());
+    debug_assert!((k - 1) * b_rs + (n - 1) * b_cs < b.len());
+    // SAFETY: the caller's promise; `dst` is written only (beta = 0: read_dst false).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            dst_cs as isize,
+            dst_rs as isize,
+            false,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            0.0,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// The GEMM route of a prompt (many query rows at once) and the per-key route of decoding
+    /// (one row at a time, each seeing one more key) give the same attention.
+    #[test]
+    fn prompt_and_decode_attention_agree() {
+        let heads = Heads { n_head: 6, n_kv: 2, head_dim: 16 };
+        let (seq, start, stride) = (13, 5, heads.q_dim() + 7);
+        let total = start + seq;
+        let q = values(seq * stride, 1);
+        let (k, v) = (values(total * heads.kv_dim(), 2), values(total * heads.kv_dim(), 3));
+        let all = heads.attend(&q, stride, seq, start, &k, &v);
+        for i in 0..seq {
+            let seen = (start + i + 1) * heads.kv_dim();
+            let one = heads.attend(&q[i * stride..(i + 1) * stride], stride, 1, start + i, &k[..seen], &v[..seen]);
+            let row = &all[i * heads.q_dim()..(i + 1) * heads.q_dim()];
+            let worst = one.iter().zip(row).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "row {i}: max |Δ| {worst}");
+        }
+    }
+
+    /// Attention to a single key returns its value, whatever the scores.
+    #[test]
+    fn one_key_returns_its_value() {
+        let heads = Heads { n_head: 4, n_kv: 1, head_dim: 8 };
+        let (q, k, v) = (values(heads.q_dim(), 4), values(8, 5), values(8, 6));
+        let out = heads.attend(&q, heads.q_dim(), 1, 0, &k, &v);
+        for head in out.chunks_exact(8) {
+            assert_eq!(head, v.as_slice());
+        }
+    }
+
+    #[test]
+    fn rope_turns_adjacent_pairs() {
+        let t = RopeTables::new(4, 10_000.0, 8);
+        let mut x = vec![1.0, 0.0, 0.0, 1.0, 7.0, 7.0];
+        t.rotate(&mut x, 6, 3);
+        let (c0, s0) = (3f32.cos(), 3f32.sin());
+        let a1 = 3.0 * 10_000f32.powf(-0.5);
+        assert!((x[0] - c0).abs() < 1e-6 && (x[1] - s0).abs() < 1e-6);
+        assert!((x[2] + a1.sin()).abs() < 1e-6 && (x[3] - a1.cos()).abs() < 1e-6);
+        assert_eq!(&x[4..], &[7.0, 7.0], "values past n_rot stay");
+    }
+
+    #[test]
+    fn rms_norm_and_swiglu_match_their_formulas() {
+        let x = [3.0, 4.0];
+        let y = rms_norm(&x, &[1.0, 2.0], 0.0);
+        let rms = 12.5f32.sqrt();
+        assert!((y[0] - 3.0 / rms).abs() < 1e-6 && (y[1] - 8.0 / rms).abs() < 1e-6);
+        let z = swiglu(&[2.0, 3.0], 1);
+        assert!((z[0] - 2.0 / (1.0 + (-2f32).exp()) * 3.0).abs() < 1e-6);
+    }
+}
