@@ -4,7 +4,7 @@
 //! On a CPU a decode step costs about one read of every weight, whatever the batch; packing B
 //! sequences into each step ([`Llama::forward_batch`]) makes B tokens cost little more than one.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
 use crate::sample::Sampler;
@@ -109,7 +109,7 @@ impl ResidualHook for PerSequence<'_> {
         let first = self.steerings[0];
         if self.steerings.iter().all(|s| std::ptr::eq(*s, first)) {
             return match first.at(layer) {
-                Some(v) => x.add(v.clone()),
+                Some(v) => x.add(v.tensor.clone()),
                 None => x,
             };
         }
@@ -122,11 +122,23 @@ impl ResidualHook for PerSequence<'_> {
             .iter()
             .zip(&self.lens)
             .map(|(s, &len)| match s.at(layer) {
-                Some(v) => v.clone().expand([len, n_embd]),
+                Some(v) => v.tensor.clone().expand([len, n_embd]),
                 None => Tensor::zeros([len, n_embd], &x.device()),
             })
             .collect();
         x.add(Tensor::cat(parts, 0))
+    }
+
+    fn after_block_rows(&mut self, layer: usize, mut x: Vec<f32>, n_embd: usize, _device: &Device) -> Vec<f32> {
+        let mut first = 0;
+        for (steering, &len) in self.steerings.iter().zip(&self.lens) {
+            if let Some(v) = steering.at(layer) {
+                let mine = &mut x[first * n_embd..(first + len) * n_embd];
+                mine.chunks_exact_mut(n_embd).for_each(|row| crate::kernels::ops::add_assign(row, &v.host));
+            }
+            first += len;
+        }
+        x
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::kernels::ops;
 use crate::model::{ModelError, ResidualHook, read_f32};
 
 /// Unit directions per block for `k` concepts. A concept without a direction at a block reads
@@ -18,13 +19,15 @@ pub struct Probes {
     k: usize,
     /// Per block: [n_embd, k].
     per_layer: Vec<Tensor<2>>,
+    /// The same in host memory, per block [k, n_embd] (a row per concept), for the host path.
+    per_layer_host: Vec<Vec<f32>>,
 }
 
 impl Probes {
     /// `concepts[c]` maps block → direction (normalised here, so any scale works).
     pub fn new(concepts: &[&BTreeMap<usize, Vec<f32>>], n_layer: usize, n_embd: usize, device: &Device) -> Self {
         let k = concepts.len();
-        let per_layer = (0..n_layer)
+        let per_layer_host: Vec<Vec<f32>> = (0..n_layer)
             .map(|layer| {
                 // Column-major by concept, then transposed: [n_embd, k].
                 let mut cols = vec![f32::NAN; k * n_embd];
@@ -36,10 +39,14 @@ impl Probes {
                         }
                     }
                 }
-                Tensor::<2>::from_data(TensorData::new(cols, [k, n_embd]), device).transpose()
+                cols
             })
             .collect();
-        Self { k, per_layer }
+        let per_layer = per_layer_host
+            .iter()
+            .map(|cols| Tensor::<2>::from_data(TensorData::new(cols.clone(), [k, n_embd]), device).transpose())
+            .collect();
+        Self { k, per_layer, per_layer_host }
     }
 
     pub fn concepts(&self) -> usize {
@@ -48,7 +55,12 @@ impl Probes {
 
     /// A hook that reads the last row of each of the packed sequences of lengths `lens`.
     pub fn hook(&self, lens: &[usize]) -> ProbeHook<'_> {
-        ProbeHook { probes: self, lens: lens.to_vec(), rows: Vec::with_capacity(self.per_layer.len()) }
+        ProbeHook {
+            probes: self,
+            lens: lens.to_vec(),
+            rows: Vec::with_capacity(self.per_layer.len()),
+            host: Vec::new(),
+        }
     }
 }
 
@@ -65,18 +77,23 @@ pub struct ProbeHook<'p> {
     lens: Vec<usize>,
     /// Per block: [B, k + 1] (projections, then the norm).
     rows: Vec<Tensor<2>>,
+    /// On the host path, the same rows, [blocks · B, k + 1].
+    host: Vec<f32>,
 }
 
 impl ProbeHook<'_> {
     /// One [`Reading`] per sequence, in the order of the packed sequences.
     pub async fn read(self) -> Result<Vec<Reading>, ModelError> {
-        let n_layer = self.rows.len();
         let b = self.lens.len();
         let width = self.probes.k + 1;
+        let n_layer = self.rows.len() + self.host.len() / (b * width);
         if n_layer == 0 {
             return Ok(vec![Reading { projections: Vec::new(), norms: Vec::new() }; b]);
         }
-        let flat = read_f32(Tensor::cat(self.rows, 0)).await?; // [n_layer · B, k + 1]
+        let flat = match self.rows.is_empty() {
+            true => self.host,
+            false => read_f32(Tensor::cat(self.rows, 0)).await?, // [n_layer · B, k + 1]
+        };
         let mut out = vec![
             Reading {
                 projections: Vec::with_capacity(n_layer * self.probes.k),
@@ -115,6 +132,20 @@ impl ResidualHook for ProbeHook<'_> {
             _ => norms,
         };
         self.rows.push(row);
+        x
+    }
+
+    fn after_block_rows(&mut self, layer: usize, x: Vec<f32>, n_embd: usize, _device: &Device) -> Vec<f32> {
+        let directions = self.probes.per_layer_host.get(layer).filter(|_| self.probes.k > 0);
+        let mut end = 0;
+        for len in &self.lens {
+            end += len;
+            let last = &x[(end - 1) * n_embd..end * n_embd];
+            if let Some(d) = directions {
+                self.host.extend(d.chunks_exact(n_embd).map(|dir| ops::dot(last, dir)));
+            }
+            self.host.push(ops::dot(last, last).sqrt());
+        }
         x
     }
 }

@@ -83,10 +83,17 @@ impl ControlVector {
     }
 }
 
-/// The summed, scaled vectors ready to add on the device: one [1, n_embd] per steered block.
+/// The summed, scaled vectors ready to add: one [1, n_embd] per steered block, on the device
+/// and in host memory (for the host path).
 #[derive(Clone, Debug, Default)]
 pub struct Steering {
-    per_layer: Vec<Option<Tensor<2>>>,
+    per_layer: Vec<Option<Added>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Added {
+    pub(crate) tensor: Tensor<2>,
+    pub(crate) host: Vec<f32>,
 }
 
 impl Steering {
@@ -121,8 +128,12 @@ impl Steering {
                 sum.iter_mut().zip(dir).for_each(|(a, &d)| *a += scale * d);
             }
         }
-        let per_layer =
-            sums.into_iter().map(|s| s.map(|v| Tensor::from_data(TensorData::new(v, [1, n_embd]), device))).collect();
+        let per_layer = sums
+            .into_iter()
+            .map(|s| {
+                s.map(|v| Added { tensor: Tensor::from_data(TensorData::new(v.clone(), [1, n_embd]), device), host: v })
+            })
+            .collect();
         Ok(Self { per_layer })
     }
 
@@ -131,17 +142,24 @@ impl Steering {
     }
 
     /// The [1, n_embd] sum added after block `layer`, if any.
-    pub(crate) fn at(&self, layer: usize) -> Option<&Tensor<2>> {
+    pub(crate) fn at(&self, layer: usize) -> Option<&Added> {
         self.per_layer.get(layer).and_then(Option::as_ref)
     }
 }
 
 impl ResidualHook for Steering {
     fn after_block(&mut self, layer: usize, x: Tensor<2>) -> Tensor<2> {
-        match self.per_layer.get(layer) {
-            Some(Some(v)) => x.add(v.clone()),
-            _ => x,
+        match self.at(layer) {
+            Some(v) => x.add(v.tensor.clone()),
+            None => x,
         }
+    }
+
+    fn after_block_rows(&mut self, layer: usize, mut x: Vec<f32>, _n_embd: usize, _device: &Device) -> Vec<f32> {
+        if let Some(v) = self.at(layer) {
+            x.chunks_exact_mut(v.host.len()).for_each(|row| crate::kernels::ops::add_assign(row, &v.host));
+        }
+        x
     }
 }
 

@@ -24,7 +24,7 @@
 mod acts;
 pub mod ops;
 mod packed;
-mod parallel;
+pub(crate) mod parallel;
 mod scalar;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -41,3 +41,20 @@ pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, f: impl Fn(usiz
     let _ = (n, cols);
     f(0, rows);
 }
+
+/// Run `f` on one of the pool's threads, so that the products inside it split their rows
+/// between that thread and the others without waking the caller: called from outside the
+/// pool, every product would block the caller on a latch and wake it again when done (a
+/// futex round trip ~120 times a token, a sixth of a decode step on two cores).
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+pub(crate) fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match rayon::current_thread_index() {
+        Some(_) => f(),
+        None => rayon::scope(|_| f()),
+    }
+}
+
+#[cfg(not(all(feature = "threads", not(target_arch = "wasm32"))))]
+pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}

@@ -148,7 +148,8 @@ impl Llama {
             }
         }
         if self.on_host {
-            return self.forward_rows(&seqs.concat(), caches, hook, &lens, logits);
+            let tokens = seqs.concat();
+            return crate::kernels::parallel::on_pool(|| self.forward_rows(&tokens, caches, hook, &lens, logits));
         }
         let mut x = self.embed(&seqs.concat())?;
         for (layer, block) in self.blocks.iter().enumerate() {
@@ -183,9 +184,7 @@ impl Llama {
         let mut x = self.embed_rows(tokens)?;
         for (layer, block) in self.blocks.iter().enumerate() {
             x = block.forward_rows(x, layer, caches, lens);
-            let rows = x.len() / n_embd;
-            let hooked = hook.after_block(layer, Tensor::from_data(TensorData::new(x, [rows, n_embd]), &self.device));
-            x = linear::host_f32(hooked);
+            x = hook.after_block_rows(layer, x, n_embd, &self.device);
         }
         caches.iter_mut().zip(lens).for_each(|(cache, &len)| cache.advance(len));
         if logits == Logits::Last {
