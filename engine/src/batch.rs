@@ -6,7 +6,7 @@
 
 use burn::tensor::{Device, Tensor};
 
-use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
+use crate::model::{Llama, Logits, ModelError, ResidualHook, read_logits};
 use crate::sample::Sampler;
 use crate::steer::Steering;
 
@@ -47,7 +47,7 @@ pub async fn generate(
             steerings: active.iter().map(|&i| steerings[i]).collect(),
             lens: seqs.iter().map(|s| s.len()).collect(),
         };
-        let logits = read_f32(model.forward_batch(&seqs, &mut caches, &mut hook, Logits::Last)?).await?;
+        let logits = read_logits(model.forward_batch(&seqs, &mut caches, &mut hook, Logits::Last)?).await?;
         let mut still = Vec::with_capacity(active.len());
         let mut next_feed = Vec::with_capacity(active.len());
         let mut kept_caches = Vec::with_capacity(active.len());
@@ -85,7 +85,7 @@ pub async fn token_logprobs(
     }
     let seqs: Vec<&[u32]> = texts.iter().map(|(t, _)| t.as_slice()).collect();
     let mut caches: Vec<_> = texts.iter().map(|_| model.new_cache()).collect();
-    let logits = read_f32(model.forward_batch(&seqs, &mut caches, hook, Logits::All)?).await?;
+    let logits = read_logits(model.forward_batch(&seqs, &mut caches, hook, Logits::All)?).await?;
     let n_vocab = model.config.n_vocab;
     let mut rows = logits.chunks_exact(n_vocab);
     let mut out = Vec::with_capacity(texts.len());

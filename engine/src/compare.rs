@@ -13,7 +13,7 @@
 //! The shadow starts as a copy of the plain cache, since the prompt is the same and unsteered.
 
 use crate::batch::PerSequence;
-use crate::model::{KvCache, Llama, Logits, ModelError, read_f32};
+use crate::model::{KvCache, Llama, Logits, ModelError, read_logits};
 use crate::probe::{Probes, Reading};
 use crate::sample::{SampleError, Sampler, SamplingParams};
 use crate::session::Stop;
@@ -120,7 +120,7 @@ impl<'m> Compare<'m> {
         let steer = PerSequence { steerings: vec![&self.none, &self.steering], lens: lens.to_vec() };
         let mut hook = (steer, self.probes.hook(&lens));
         let logits = self.model.forward_batch(&[prompt, prompt], &mut caches, &mut hook, Logits::Last)?;
-        let logits = read_f32(logits).await?;
+        let logits = read_logits(logits).await?;
         let mut readings = hook.1.read().await?.into_iter();
         let n_vocab = self.model.config.n_vocab;
         let [plain_cache, steered_cache] = caches;
@@ -215,7 +215,7 @@ impl<'m> Compare<'m> {
             self.steered.cache = caches.next().expect("steered cache");
             self.shadow_cache = caches.next().expect("shadow cache");
         }
-        let logits = read_f32(result?).await?;
+        let logits = read_logits(result?).await?;
         let readings = hook.1.read().await?;
         let n_vocab = self.model.config.n_vocab;
         let mut rows = logits.chunks_exact(n_vocab).zip(readings);

@@ -5,7 +5,7 @@
 //! caller asks for the next one. Steering changed mid-reply applies from the next token; a new
 //! turn after a change rebuilds the cache, since cached keys and values carry the old steering.
 
-use crate::model::{KvCache, Llama, Logits, ModelError, read_f32};
+use crate::model::{KvCache, Llama, Logits, ModelError, read_logits};
 use crate::sample::Sampler;
 use crate::steer::Steering;
 
@@ -118,7 +118,7 @@ impl<'m> Session<'m> {
     async fn feed(&mut self, tokens: &[u32]) -> Result<(), ModelError> {
         let logits = self.model.forward(tokens, &mut self.cache, &mut self.steering, Logits::Last)?;
         self.cached.extend_from_slice(tokens);
-        self.last_logits = read_f32(logits).await?;
+        self.last_logits = read_logits(logits).await?;
         Ok(())
     }
 }

@@ -26,6 +26,14 @@ pub enum SteerError {
     BadRange { start: usize, end: usize, max: usize },
     #[error("steering scale {0} is not a finite number")]
     BadScale(f32),
+    #[error("control-vector tensor `{name}` holds a value that is not a finite number (NaN or infinity)")]
+    NonFinite { name: String },
+    #[error(
+        "steering overflows at block {block}: the vector times its scale is too large for the model's f32 arithmetic; use a smaller scale"
+    )]
+    Overflow { block: usize },
+    #[error("the control vector steers block {block}, but the model has {n_layer} blocks (0 to {}); it was made for another model", n_layer.saturating_sub(1))]
+    PastTheModel { block: usize, n_layer: usize },
 }
 
 /// Per-block directions, keyed by the block whose output receives them.
@@ -56,6 +64,9 @@ impl ControlVector {
                 return Err(SteerError::WidthMismatch { got: width, want: n_embd.unwrap_or(width) });
             }
             let v = g.dequantize(&info.name)?;
+            if !v.iter().all(|x| x.is_finite()) {
+                return Err(SteerError::NonFinite { name: info.name.clone() });
+            }
             let slot = directions.entry(layer).or_insert_with(|| vec![0.0; width]);
             slot.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         }
@@ -123,10 +134,27 @@ impl Steering {
             if cv.n_embd != n_embd {
                 return Err(SteerError::WidthMismatch { got: cv.n_embd, want: n_embd });
             }
+            if let Some(block) = cv.directions.keys().copied().find(|&b| b >= n_layer) {
+                return Err(SteerError::PastTheModel { block, n_layer });
+            }
+            if let Some(layer) =
+                cv.directions.iter().find_map(|(&l, d)| (!d.iter().all(|x| x.is_finite())).then_some(l))
+            {
+                return Err(SteerError::NonFinite { name: format!("direction.{layer}") });
+            }
             for (&layer, dir) in cv.directions.range(start..=end.min(n_layer.saturating_sub(1))) {
                 let sum = sums[layer].get_or_insert_with(|| vec![0.0; n_embd]);
                 sum.iter_mut().zip(dir).for_each(|(a, &d)| *a += scale * d);
             }
+        }
+        // RMSNorm squares the stream: beyond this length the square overflows f32, and the
+        // stream silently normalises to zero (an empty reply).
+        let too_long = |v: &Vec<f32>| {
+            let square: f64 = v.iter().map(|&x| x as f64 * x as f64).sum();
+            square.is_nan() || square >= f32::MAX as f64 / 4.0
+        };
+        if let Some(block) = sums.iter().position(|s| s.as_ref().is_some_and(too_long)) {
+            return Err(SteerError::Overflow { block });
         }
         let per_layer = sums
             .into_iter()

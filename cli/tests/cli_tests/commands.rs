@@ -166,3 +166,26 @@ fn bad_inputs_give_one_clear_line() {
     assert_clean_error(&tiller(&["generate", "--model", &model(), "--prompt", "hi", "--top-p", "0"]), "top");
     let _ = std::fs::remove_file(broken);
 }
+
+/// Steering that cannot be computed is refused in one line, naming why, before any reply:
+/// a scale whose product overflows the model's f32 arithmetic, a vector holding NaN, and a
+/// vector for blocks the model does not have.
+#[test]
+fn steering_that_cannot_work_is_named() {
+    use tiller_engine::steer::ControlVector;
+    let generate = |cv: &str| tiller(&["generate", "--model", &model(), "--prompt", "hi", "--control-vector", cv]);
+    assert_clean_error(&generate(&format!("{}:1e30", fixture("cvec_dragon.gguf"))), "overflows at block");
+
+    let write = |name: &str, block: usize, value: f32| {
+        let mut v = vec![0.01f32; 576];
+        v[7] = value;
+        let path = temp(name);
+        std::fs::write(&path, ControlVector { n_embd: 576, directions: [(block, v)].into() }.to_gguf("llama")).unwrap();
+        path
+    };
+    let nan = write("nan.gguf", 3, f32::NAN);
+    assert_clean_error(&generate(&format!("{}:1", nan.display())), "direction.3` holds a value that is not a finite");
+    let past = write("past.gguf", 45, 1.0);
+    assert_clean_error(&generate(&format!("{}:1", past.display())), "steers block 45, but the model has 30 blocks");
+    let _ = (std::fs::remove_file(nan), std::fs::remove_file(past));
+}

@@ -49,6 +49,10 @@ pub enum ModelError {
     ContextFull { needed: usize, limit: usize },
     #[error("reading a result back from the device failed: {0}")]
     Readback(String),
+    #[error(
+        "the model's output is not a finite number (NaN or infinity), most likely from steering too strong; lower the scale or remove the vector"
+    )]
+    NonFiniteLogits,
 }
 
 /// Which positions to compute logits for.
@@ -224,6 +228,16 @@ impl Llama {
     }
 }
 
+/// Read logits back (as [`read_f32`]), refusing any that are not finite: sampling from them
+/// would give an empty or arbitrary reply with no word of why.
+pub async fn read_logits(t: Tensor<2>) -> Result<Vec<f32>, ModelError> {
+    let logits = read_f32(t).await?;
+    match logits.iter().all(|x| x.is_finite()) {
+        true => Ok(logits),
+        false => Err(ModelError::NonFiniteLogits),
+    }
+}
+
 /// Read a tensor back to the host as f32, asynchronously (the only way in a browser).
 pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
     t.into_data_async()
@@ -231,4 +245,19 @@ pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelErr
         .map_err(|e| ModelError::Readback(format!("{e:?}")))?
         .try_into_vec::<f32>()
         .map_err(|e| ModelError::Readback(format!("{e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logits_that_are_not_finite_are_refused() {
+        let device = Device::flex();
+        let t = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [1, 3]), &device);
+        assert_eq!(pollster::block_on(read_logits(t(vec![0.5, -1.0, 2.0]))), Ok(vec![0.5, -1.0, 2.0]));
+        for bad in [f32::NAN, f32::INFINITY] {
+            assert_eq!(pollster::block_on(read_logits(t(vec![0.5, bad, 2.0]))), Err(ModelError::NonFiniteLogits));
+        }
+    }
 }
