@@ -328,12 +328,12 @@ impl PackedMatrix {
             Storage::F16 { w } => {
                 for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
                     let row: Vec<f32> = w[r * c..(r + 1) * c].iter().map(|v| v.to_f32()).collect();
-                    x.chunks_exact(c).zip(out).for_each(|(xi, o)| *o = scalar::dot_f32(&row, xi));
+                    x.chunks_exact(c).zip(out).for_each(|(xi, o)| *o = super::ops::dot(&row, xi));
                 }
             }
             Storage::F32 { w } => {
                 for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
-                    x.chunks_exact(c).zip(out).for_each(|(xi, o)| *o = scalar::dot_f32(&w[r * c..(r + 1) * c], xi));
+                    x.chunks_exact(c).zip(out).for_each(|(xi, o)| *o = super::ops::dot(&w[r * c..(r + 1) * c], xi));
                 }
             }
         }

@@ -91,16 +91,3 @@ pub(crate) fn widen_block_into(kind: BlockKind, b: &[u8], out: &mut [f32; QK]) {
         hi[j] = ((qs[j] >> 4) as f32 + offset) * d + m;
     }
 }
-
-/// f32 weights against f32 activations, in eight lanes so the compiler vectorises it.
-pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (wc, xc) = (w.chunks_exact(8), x.chunks_exact(8));
-    let tail: f32 = wc.remainder().iter().zip(xc.remainder()).map(|(a, b)| a * b).sum();
-    for (a, b) in wc.zip(xc) {
-        for k in 0..8 {
-            lanes[k] += a[k] * b[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}

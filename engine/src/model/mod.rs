@@ -94,7 +94,8 @@ impl Llama {
         let c = &config;
         progress(0, c.n_layer);
         let token_embd = Arc::new(load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?);
-        // One table of rotations, shared by every block (tensor clones share their buffer).
+        // One table of rotations, shared by every block (tensor clones share their buffer; the
+        // host tables sit behind an Arc).
         let on_host = runs_on_host(device);
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device, on_host);
         let blocks = (0..c.n_layer)
