@@ -8,67 +8,59 @@ use burn::tensor::{Device, Tensor};
 
 use crate::model::{Llama, Logits, ModelError, ResidualHook, read_logits};
 use crate::sample::Sampler;
+use crate::sequence::{Sequence, Stop, StopRule, advance};
 use crate::steer::Steering;
 
 /// What one prompt produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Generated {
     pub tokens: Vec<u32>,
-    /// It ended on an end-of-generation token rather than at the token limit.
-    pub finished: bool,
+    /// Why it ended: an end-of-generation token, the token limit, or a full context.
+    pub stop: Stop,
 }
 
-/// Generate up to `max_tokens` for every prompt, each with its own sampler and its own steering
-/// (so one batch can hold a whole dose–response sweep). Sequences leave the batch as they
-/// finish. Results come back in the prompts' order.
+/// Generate for every prompt until `rule` ends it, each with its own sampler and its own
+/// steering (so one batch can hold a whole dose–response sweep). Sequences leave the batch as
+/// they end. Results come back in the prompts' order.
 pub async fn generate(
     model: &Llama,
     prompts: &[Vec<u32>],
-    samplers: &mut [Sampler],
+    samplers: Vec<Sampler>,
     steerings: &[&Steering],
-    max_tokens: usize,
-    stop_ids: &[u32],
+    rule: &StopRule,
 ) -> Result<Vec<Generated>, ModelError> {
     assert_eq!(prompts.len(), samplers.len(), "one sampler per prompt");
     assert_eq!(prompts.len(), steerings.len(), "one steering per prompt");
-    let mut out: Vec<Generated> = prompts.iter().map(|_| Generated { tokens: Vec::new(), finished: false }).collect();
-    // Prompt + generated so far, for the sampler's repetition penalty; grown, never rebuilt.
-    let mut histories: Vec<Vec<u32>> = prompts.to_vec();
-    if prompts.is_empty() || max_tokens == 0 {
-        return Ok(out);
+    let mut seqs = Vec::with_capacity(prompts.len());
+    for (prompt, sampler) in prompts.iter().zip(samplers) {
+        let mut seq = Sequence::new(model, sampler, rule.clone());
+        seq.start(prompt)?;
+        seqs.push(seq);
     }
-    let mut caches: Vec<_> = prompts.iter().map(|_| model.new_cache()).collect();
+    let mut out: Vec<Generated> =
+        prompts.iter().map(|_| Generated { tokens: Vec::new(), stop: Stop::MaxTokens }).collect();
     let mut active: Vec<usize> = (0..prompts.len()).collect();
-    let mut feed: Vec<Vec<u32>> = prompts.to_vec();
-    let n_vocab = model.config.n_vocab;
     while !active.is_empty() {
-        let seqs: Vec<&[u32]> = feed.iter().map(Vec::as_slice).collect();
-        let mut hook = PerSequence {
-            steerings: active.iter().map(|&i| steerings[i]).collect(),
-            lens: seqs.iter().map(|s| s.len()).collect(),
-        };
-        let logits = read_logits(model.forward_batch(&seqs, &mut caches, &mut hook, Logits::Last)?).await?;
-        let mut still = Vec::with_capacity(active.len());
-        let mut next_feed = Vec::with_capacity(active.len());
-        let mut kept_caches = Vec::with_capacity(active.len());
-        for ((b, &i), cache) in active.iter().enumerate().zip(caches.drain(..)) {
-            let tok = samplers[i].sample(&logits[b * n_vocab..(b + 1) * n_vocab], &histories[i]);
-            if stop_ids.contains(&tok) {
-                out[i].finished = true;
-                continue;
-            }
-            out[i].tokens.push(tok);
-            histories[i].push(tok);
-            let full = cache.len() + 1 >= model.config.n_ctx_train;
-            if out[i].tokens.len() < max_tokens && !full {
-                still.push(i);
-                next_feed.push(vec![tok]);
-                kept_caches.push(cache);
-            }
+        let mut running: Vec<(usize, &mut Sequence)> =
+            seqs.iter_mut().enumerate().filter(|(i, s)| active.contains(i) && s.stopped().is_none()).collect();
+        if !running.is_empty() {
+            let mut hook = PerSequence {
+                steerings: running.iter().map(|(i, _)| steerings[*i]).collect(),
+                lens: running.iter().map(|(_, s)| s.waiting().len()).collect(),
+            };
+            let mut refs: Vec<&mut Sequence> = running.iter_mut().map(|(_, s)| &mut **s).collect();
+            advance(model, &mut refs, &mut hook).await?;
         }
-        active = still;
-        feed = next_feed;
-        caches = kept_caches;
+        active.retain(|&i| match seqs[i].choose() {
+            Ok(token) => {
+                out[i].tokens.push(token);
+                true
+            }
+            Err(stop) => {
+                out[i].stop = stop;
+                false
+            }
+        });
     }
     Ok(out)
 }

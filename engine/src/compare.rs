@@ -13,10 +13,10 @@
 //! The shadow starts as a copy of the plain cache, since the prompt is the same and unsteered.
 
 use crate::batch::PerSequence;
-use crate::model::{KvCache, Llama, Logits, ModelError, read_logits};
+use crate::model::{Llama, ModelError};
 use crate::probe::{Probes, Reading};
 use crate::sample::{SampleError, Sampler, SamplingParams};
-use crate::session::Stop;
+use crate::sequence::{Sequence, Stop, StopRule, advance};
 use crate::steer::Steering;
 
 /// How many of the most likely tokens each side of a shift lists.
@@ -33,8 +33,7 @@ pub struct Shift {
 /// What one side did at one step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SideStep {
-    /// The token chosen, or why the side ended here.
-    pub token: Result<u32, Stop>,
+    pub token: u32,
     /// The residual stream at the position that chose it.
     pub reading: Reading,
     /// Steered side: the shadow's reading at the same context (steering off).
@@ -44,23 +43,44 @@ pub struct SideStep {
     pub top: Vec<Shift>,
 }
 
-/// One step of both sides; a side is `None` once it has ended (its end was reported once).
+/// One step of both sides: a token, or why the side ended here; `None` once it has ended (its
+/// end was reported once).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    pub plain: Option<SideStep>,
-    pub steered: Option<SideStep>,
+    pub plain: Option<Result<SideStep, Stop>>,
+    pub steered: Option<Result<SideStep, Stop>>,
 }
 
 struct Side {
-    cache: KvCache,
-    sampler: Sampler,
-    /// Prompt and reply so far, for the repetition penalty.
-    history: Vec<u32>,
-    /// Chosen but not yet run through the model.
-    pending: Option<u32>,
+    seq: Sequence,
+    /// The reading at the position whose logits the next choice reads.
+    reading: Option<Reading>,
     ended: bool,
-    /// Logits and reading for this side's next token.
-    next: Option<(Vec<f32>, Reading)>,
+}
+
+impl Side {
+    /// Choose, with `before` the logits and reading without steering at the same context (the
+    /// shadow's, for the steered side).
+    fn choose(&mut self, before: Option<(&[f32], Reading)>) -> Option<Result<SideStep, Stop>> {
+        if self.ended {
+            return None;
+        }
+        let token = match self.seq.choose() {
+            Ok(t) => t,
+            Err(stop) => {
+                self.ended = true;
+                return Some(Err(stop));
+            }
+        };
+        let after = self.seq.logits();
+        let (before, unsteered) = match before {
+            Some((logits, reading)) => (logits, Some(reading)),
+            None => (after, None),
+        };
+        let top = top_shift(before, after, TOP_K, Some(token));
+        let reading = self.reading.take().expect("a forward precedes every choice");
+        Some(Ok(SideStep { token, reading, unsteered, top }))
+    }
 }
 
 pub struct Compare<'m> {
@@ -68,166 +88,102 @@ pub struct Compare<'m> {
     steering: Steering,
     none: Steering,
     probes: Probes,
-    stop_ids: Vec<u32>,
     plain: Side,
     steered: Side,
-    shadow_cache: KvCache,
-    shadow_next: Option<(Vec<f32>, Reading)>,
+    /// Runs the steered side's tokens without steering.
+    shadow: Sequence,
+    shadow_reading: Option<Reading>,
 }
 
 impl<'m> Compare<'m> {
+    /// Both sides sample with `params` (the same seed) and end by `rule`.
     pub fn new(
         model: &'m Llama,
         steering: Steering,
         probes: Probes,
         params: SamplingParams,
-        stop_ids: &[u32],
+        rule: StopRule,
     ) -> Result<Self, SampleError> {
         let side = || -> Result<Side, SampleError> {
-            Ok(Side {
-                cache: model.new_cache(),
-                sampler: Sampler::new(params.clone())?,
-                history: Vec::new(),
-                pending: None,
-                ended: false,
-                next: None,
-            })
+            let seq = Sequence::new(model, Sampler::new(params.clone())?, rule.clone());
+            Ok(Side { seq, reading: None, ended: false })
         };
         Ok(Self {
             model,
             steering,
             none: Steering::none(),
             probes,
-            stop_ids: stop_ids.to_vec(),
             plain: side()?,
             steered: side()?,
-            shadow_cache: model.new_cache(),
-            shadow_next: None,
+            shadow: Sequence::follower(model),
+            shadow_reading: None,
         })
     }
 
     /// Read the prompt on both sides.
     pub async fn prefill(&mut self, prompt: &[u32]) -> Result<(), ModelError> {
-        let limit = self.model.config.n_ctx_train;
-        if prompt.is_empty() {
-            return Err(ModelError::EmptyInput);
+        for side in [&mut self.plain, &mut self.steered] {
+            side.seq.forget();
+            side.seq.start(prompt)?;
+            side.ended = false;
         }
-        if prompt.len() >= limit {
-            return Err(ModelError::ContextFull { needed: prompt.len() + 1, limit });
-        }
-        let mut caches = [self.model.new_cache(), self.model.new_cache()];
         let lens = [prompt.len(), prompt.len()];
         let steer = PerSequence { steerings: vec![&self.none, &self.steering], lens: lens.to_vec() };
         let mut hook = (steer, self.probes.hook(&lens));
-        let logits = self.model.forward_batch(&[prompt, prompt], &mut caches, &mut hook, Logits::Last)?;
-        let logits = read_logits(logits).await?;
+        advance(self.model, &mut [&mut self.plain.seq, &mut self.steered.seq], &mut hook).await?;
         let mut readings = hook.1.read().await?.into_iter();
-        let n_vocab = self.model.config.n_vocab;
-        let [plain_cache, steered_cache] = caches;
-        let plain_reading = readings.next().expect("two readings");
-        self.shadow_cache = plain_cache.clone();
-        self.shadow_next = Some((logits[..n_vocab].to_vec(), plain_reading.clone()));
-        for (side, cache, row, reading) in [
-            (&mut self.plain, plain_cache, &logits[..n_vocab], plain_reading),
-            (&mut self.steered, steered_cache, &logits[n_vocab..], readings.next().expect("two readings")),
-        ] {
-            side.cache = cache;
-            side.history = prompt.to_vec();
-            side.pending = None;
-            side.ended = false;
-            side.next = Some((row.to_vec(), reading));
-        }
+        self.plain.reading = readings.next();
+        self.steered.reading = readings.next();
+        // The prompt is the same and unsteered on the plain side: the shadow starts from it.
+        self.shadow = self.plain.seq.clone();
+        self.shadow_reading = self.plain.reading.clone();
         Ok(())
     }
 
     /// Choose each side's next token; `None` once both have ended. Call [`Compare::prefill`]
     /// first.
     pub async fn step(&mut self) -> Result<Option<Step>, ModelError> {
-        self.feed_pending().await?;
+        self.run_waiting().await?;
         if self.plain.ended && self.steered.ended {
             return Ok(None);
         }
-        let limit = self.model.config.n_ctx_train;
-        let stop_ids = &self.stop_ids;
-        let choose = |side: &mut Side, before: Option<&(Vec<f32>, Reading)>| -> Option<SideStep> {
-            if side.ended {
-                return None;
-            }
-            let (after, reading) = side.next.take().expect("prefill runs first");
-            let before = before.map(|(l, _)| l.as_slice()).unwrap_or(&after);
-            let token = if side.cache.len() >= limit {
-                Err(Stop::ContextFull)
-            } else {
-                let t = side.sampler.sample(&after, &side.history);
-                if stop_ids.contains(&t) { Err(Stop::EndOfGeneration) } else { Ok(t) }
-            };
-            let top = top_shift(before, &after, TOP_K, token.ok());
-            match token {
-                Ok(t) => {
-                    side.history.push(t);
-                    side.pending = Some(t);
-                }
-                Err(_) => side.ended = true,
-            }
-            Some(SideStep { token, reading, unsteered: None, top })
-        };
-        let plain = choose(&mut self.plain, None);
-        let shadow = self.shadow_next.take();
-        let mut steered = choose(&mut self.steered, shadow.as_ref());
-        if let (Some(s), Some((_, reading))) = (steered.as_mut(), shadow) {
-            s.unsteered = Some(reading);
+        let plain = self.plain.choose(None);
+        let shadow = self.shadow_reading.take().map(|r| (self.shadow.logits(), r));
+        let steered = self.steered.choose(shadow);
+        if let Some(Ok(s)) = &steered {
+            self.shadow.follow(s.token);
         }
         Ok(Some(Step { plain, steered }))
     }
 
-    /// Run the tokens chosen last step: plain's on its cache, steered's on its cache (steered)
-    /// and on the shadow's (not).
-    async fn feed_pending(&mut self) -> Result<(), ModelError> {
-        let plain = self.plain.pending.take();
-        let steered = self.steered.pending.take();
-        if plain.is_none() && steered.is_none() {
-            return Ok(());
-        }
-        let mut seqs: Vec<[u32; 1]> = Vec::with_capacity(3);
-        let mut caches = Vec::with_capacity(3);
+    /// Run the tokens chosen last step in one forward: plain's on its own sequence, steered's on
+    /// its own (steered) and on the shadow (not).
+    async fn run_waiting(&mut self) -> Result<(), ModelError> {
+        let ready = |s: &Side| !s.ended && s.seq.stopped().is_none() && !s.seq.waiting().is_empty();
+        let (plain, steered) = (ready(&self.plain), ready(&self.steered));
+        let mut seqs: Vec<&mut Sequence> = Vec::with_capacity(3);
         let mut steerings = Vec::with_capacity(3);
-        if let Some(t) = plain {
-            seqs.push([t]);
-            caches.push(std::mem::take(&mut self.plain.cache));
+        if plain {
+            seqs.push(&mut self.plain.seq);
             steerings.push(&self.none);
         }
-        if let Some(t) = steered {
-            seqs.extend([[t], [t]]);
-            caches.push(std::mem::take(&mut self.steered.cache));
-            caches.push(std::mem::take(&mut self.shadow_cache));
+        if steered {
+            seqs.extend([&mut self.steered.seq, &mut self.shadow]);
             steerings.extend([&self.steering, &self.none]);
         }
-        let lens = vec![1; seqs.len()];
-        let refs: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let lens: Vec<usize> = seqs.iter().map(|s| s.waiting().len()).collect();
         let mut hook = (PerSequence { steerings, lens: lens.clone() }, self.probes.hook(&lens));
-        let result = self.model.forward_batch(&refs, &mut caches, &mut hook, Logits::Last);
-        // Hand the caches back before any error, so the sides stay consistent.
-        let mut caches = caches.into_iter();
-        if plain.is_some() {
-            self.plain.cache = caches.next().expect("plain cache");
+        advance(self.model, &mut seqs, &mut hook).await?;
+        let mut readings = hook.1.read().await?.into_iter();
+        if plain {
+            self.plain.reading = readings.next();
         }
-        if steered.is_some() {
-            self.steered.cache = caches.next().expect("steered cache");
-            self.shadow_cache = caches.next().expect("shadow cache");
-        }
-        let logits = read_logits(result?).await?;
-        let readings = hook.1.read().await?;
-        let n_vocab = self.model.config.n_vocab;
-        let mut rows = logits.chunks_exact(n_vocab).zip(readings);
-        if plain.is_some() {
-            let (row, reading) = rows.next().expect("plain row");
-            self.plain.next = Some((row.to_vec(), reading));
-        }
-        if steered.is_some() {
-            let (row, reading) = rows.next().expect("steered row");
-            self.steered.next = Some((row.to_vec(), reading));
-            let (row, reading) = rows.next().expect("shadow row");
-            self.shadow_next = Some((row.to_vec(), reading));
+        if steered {
+            self.steered.reading = readings.next();
+            self.shadow_reading = readings.next();
         }
         Ok(())
     }

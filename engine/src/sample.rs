@@ -111,6 +111,7 @@ fn most_likely_first(a: &Candidate, b: &Candidate) -> Ordering {
 }
 
 /// Chooses tokens with a fixed set of parameters and its own RNG stream.
+#[derive(Clone)]
 pub struct Sampler {
     params: SamplingParams,
     rng: Rng,

@@ -5,6 +5,7 @@ use tiller_engine::compare::Compare;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::probe::Probes;
 use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::StopRule;
 use tiller_engine::session::Session;
 use tiller_engine::steer::{ControlVector, Steering};
 
@@ -53,9 +54,9 @@ pub fn run(a: Args) -> Result<(), String> {
     let mut best: Option<turn::TurnStats> = None;
     for i in 0..=a.repeats.max(1) {
         let mut session = Session::new(&m.model);
-        let mut sampler = Sampler::new(SamplingParams::default()).map_err(|e| e.to_string())?;
+        let sampler = Sampler::new(SamplingParams::default()).map_err(|e| e.to_string())?;
         // Masking the end tokens makes every run generate exactly gen_tokens.
-        let stats = turn::run(&mut session, &m, &prompt, &mut sampler, true, a.gen_tokens + 1, |_| {})?;
+        let stats = turn::run(&mut session, &m, &prompt, sampler, true, a.gen_tokens + 1, |_| {})?;
         if i == 0 {
             continue; // warm-up: allocator, caches, and on wgpu kernel compilation and autotune
         }
@@ -123,7 +124,8 @@ fn compare_step_ms(m: &LoadedModel, prompt: &[u32], steps: usize) -> Result<f64,
     let probed: Vec<&BTreeMap<usize, Vec<f32>>> = vectors.iter().map(|v| &v.directions).collect();
     let probes = Probes::new(&probed, n_layer, n_embd, m.model.device());
     // No stop tokens: every step runs all three sequences.
-    let mut compare = Compare::new(&m.model, steering, probes, SamplingParams::default(), &[]).map_err(|e| err(&e))?;
+    let mut compare = Compare::new(&m.model, steering, probes, SamplingParams::default(), StopRule::default())
+        .map_err(|e| err(&e))?;
     pollster::block_on(compare.prefill(prompt)).map_err(|e| err(&e))?;
     // The first step only samples from the prefill's logits; every later one also runs the batch.
     pollster::block_on(compare.step()).map_err(|e| err(&e))?;

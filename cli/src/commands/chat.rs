@@ -1,8 +1,9 @@
 use std::io::{BufRead, Write};
 
 use tiller_engine::chat::Message;
-use tiller_engine::sample::Sampler;
-use tiller_engine::session::{Session, Stop};
+use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::Stop;
+use tiller_engine::session::Session;
 
 use super::{SamplingArgs, turn};
 use crate::model_arg::ModelArgs;
@@ -26,7 +27,10 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), String> {
     eprintln!("loading the model…");
     let (m, device) = a.model.load()?;
-    let mut sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
+    let params = a.sampling.params();
+    Sampler::new(params.clone()).map_err(|e| e.to_string())?;
+    // Each turn samples with its own seed, so two equal questions need not get equal answers.
+    let mut turns = 0u64;
     let mut session = Session::new(&m.model);
     session.set_steering(a.steering.build(&m.model.config, &device)?);
     let mut history: Vec<Message> = a.system.iter().map(|s| Message::system(s.clone())).collect();
@@ -52,7 +56,10 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
         let tokens = m.tokenizer.encode(&prompt, true);
-        let stats = turn::run(&mut session, &m, &tokens, &mut sampler, false, a.max_tokens, |p| {
+        let seed = params.seed.wrapping_add(turns);
+        turns += 1;
+        let sampler = Sampler::new(SamplingParams { seed, ..params.clone() }).map_err(|e| e.to_string())?;
+        let stats = turn::run(&mut session, &m, &tokens, sampler, false, a.max_tokens, |p| {
             let _ = out.write_all(p.as_bytes());
             let _ = out.flush();
         });

@@ -51,12 +51,12 @@ pub fn run(a: Args) -> Result<(), String> {
         (None, None) => unreachable!("clap requires --prompt or --user"),
     };
     let tokens = m.tokenizer.encode(&text, true);
-    let mut sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
+    let sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
     let mut session = Session::new(&m.model);
     session.set_steering(a.steering.build(&m.model.config, &device)?);
 
     let mut out = std::io::stdout().lock();
-    let stats = turn::run(&mut session, &m, &tokens, &mut sampler, a.ignore_eos, a.max_tokens, |piece| {
+    let stats = turn::run(&mut session, &m, &tokens, sampler, a.ignore_eos, a.max_tokens, |piece| {
         if !a.json {
             let _ = out.write_all(piece.as_bytes());
             let _ = out.flush();

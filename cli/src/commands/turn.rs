@@ -2,7 +2,8 @@ use std::time::Instant;
 
 use tiller_engine::load::LoadedModel;
 use tiller_engine::sample::Sampler;
-use tiller_engine::session::{Session, Stop};
+use tiller_engine::sequence::{Stop, StopRule};
+use tiller_engine::session::Session;
 use tiller_engine::tokenizer::StreamDecoder;
 
 pub struct TurnStats {
@@ -19,23 +20,21 @@ pub fn run(
     session: &mut Session<'_>,
     m: &LoadedModel,
     tokens: &[u32],
-    sampler: &mut Sampler,
+    sampler: Sampler,
     ignore_eos: bool,
     max_tokens: usize,
     mut on_piece: impl FnMut(&str),
 ) -> Result<TurnStats, String> {
     let t0 = Instant::now();
-    pollster::block_on(session.prefill(tokens)).map_err(|e| e.to_string())?;
+    let rule = StopRule { ignore_eos, ..StopRule::new(&m.stop_ids, Some(max_tokens)) };
+    pollster::block_on(session.prefill(tokens, sampler, rule)).map_err(|e| e.to_string())?;
     let prefill_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
     let mut decoder = StreamDecoder::new();
     let mut generated = Vec::new();
     let stop = loop {
-        if generated.len() >= max_tokens {
-            break Stop::MaxTokens;
-        }
-        match pollster::block_on(session.step(sampler, &m.stop_ids, ignore_eos)).map_err(|e| e.to_string())? {
+        match pollster::block_on(session.step()).map_err(|e| e.to_string())? {
             Ok(tok) => {
                 generated.push(tok);
                 on_piece(&decoder.push(&m.tokenizer, tok));

@@ -5,6 +5,7 @@ use burn::tensor::Device;
 use tiller_engine::batch;
 use tiller_engine::model::{Logits, read_f32};
 use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::StopRule;
 use tiller_engine::session::Session;
 use tiller_engine::steer::Steering;
 
@@ -23,26 +24,22 @@ fn batched_generation_matches_separate_sessions() {
         .iter()
         .map(|t| m.tokenizer.encode(t, true))
         .collect();
-    let mut samplers: Vec<Sampler> = (0..3).map(|i| Sampler::new(params(i)).unwrap()).collect();
+    let samplers: Vec<Sampler> = (0..3).map(|i| Sampler::new(params(i)).unwrap()).collect();
     let none = Steering::none();
-    let got = pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, &[&none; 3], 12, &[2])).unwrap();
+    let rule = StopRule::new(&[2], Some(12));
+    let got = pollster::block_on(batch::generate(&m.model, &prompts, samplers, &[&none; 3], &rule)).unwrap();
     for (i, p) in prompts.iter().enumerate() {
         let mut session = Session::new(&m.model);
-        let mut sampler = Sampler::new(params(i as u64)).unwrap();
-        pollster::block_on(session.prefill(p)).unwrap();
+        pollster::block_on(session.prefill(p, Sampler::new(params(i as u64)).unwrap(), rule.clone())).unwrap();
         let mut want = Vec::new();
-        let mut finished = false;
-        while want.len() < 12 {
-            match pollster::block_on(session.step(&mut sampler, &[2], false)).unwrap() {
+        let stop = loop {
+            match pollster::block_on(session.step()).unwrap() {
                 Ok(t) => want.push(t),
-                Err(_) => {
-                    finished = true;
-                    break;
-                }
+                Err(stop) => break stop,
             }
-        }
+        };
         assert_eq!(got[i].tokens, want, "prompt {i}");
-        assert_eq!(got[i].finished, finished, "prompt {i}");
+        assert_eq!(got[i].stop, stop, "prompt {i}");
     }
 }
 
@@ -84,8 +81,9 @@ fn each_sequence_gets_its_own_steering() {
     let greedy = || Sampler::new(SamplingParams::default()).unwrap();
     let run = |steerings: &[&Steering]| {
         let prompts = vec![prompt.clone(); steerings.len()];
-        let mut samplers: Vec<Sampler> = steerings.iter().map(|_| greedy()).collect();
-        pollster::block_on(batch::generate(&m.model, &prompts, &mut samplers, steerings, 10, &[])).unwrap()
+        let samplers: Vec<Sampler> = steerings.iter().map(|_| greedy()).collect();
+        pollster::block_on(batch::generate(&m.model, &prompts, samplers, steerings, &StopRule::new(&[], Some(10))))
+            .unwrap()
     };
     let mixed = run(&[&none, &up, &down]);
     for (i, s) in [&none, &up, &down].into_iter().enumerate() {

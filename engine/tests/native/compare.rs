@@ -8,7 +8,8 @@ use burn::tensor::Device;
 use tiller_engine::compare::{Compare, Step};
 use tiller_engine::probe::{Probes, Reading};
 use tiller_engine::sample::{Sampler, SamplingParams};
-use tiller_engine::session::{Session, Stop};
+use tiller_engine::sequence::{Stop, StopRule};
+use tiller_engine::session::Session;
 use tiller_engine::steer::{ControlVector, Steering};
 
 fn cpu() -> Device {
@@ -55,17 +56,17 @@ fn without_steering_both_sides_are_the_sessions_reply() {
     let prompt = m.tokenizer.encode("<|im_start|>user\nhello there", true);
     let dirs = directions(3);
     let probes = Probes::new(&[&dirs], tiny::N_LAYER, tiny::N_EMBD, &cpu());
-    let mut compare = Compare::new(&m.model, Steering::none(), probes, params(), &[]).unwrap();
+    let mut compare = Compare::new(&m.model, Steering::none(), probes, params(), StopRule::default()).unwrap();
     let steps = run(&mut compare, &prompt, 10);
     assert_eq!(steps.len(), 10);
 
     let mut session = Session::new(&m.model);
-    let mut sampler = Sampler::new(params()).unwrap();
-    pollster::block_on(session.prefill(&prompt)).unwrap();
+    pollster::block_on(session.prefill(&prompt, Sampler::new(params()).unwrap(), StopRule::default())).unwrap();
     for step in &steps {
-        let (plain, steered) = (step.plain.as_ref().unwrap(), step.steered.as_ref().unwrap());
-        let want = pollster::block_on(session.step(&mut sampler, &[], false)).unwrap();
-        assert_eq!(plain.token, want.map_err(|_| Stop::EndOfGeneration));
+        let plain = step.plain.as_ref().unwrap().as_ref().unwrap();
+        let steered = step.steered.as_ref().unwrap().as_ref().unwrap();
+        let want = pollster::block_on(session.step()).unwrap();
+        assert_eq!(Ok(plain.token), want);
         assert_eq!(steered.token, plain.token);
         assert!(same(&steered.reading, steered.unsteered.as_ref().unwrap()));
         assert_eq!(steered.reading.norms, plain.reading.norms);
@@ -104,16 +105,16 @@ fn steering_moves_the_reading_on(device: &Device) {
     let scale = 2.5;
     let steering = Steering::new(&[(&cv, scale)], Some((1, 1)), tiny::N_LAYER, tiny::N_EMBD, device).unwrap();
     let probes = Probes::new(&[&dirs], tiny::N_LAYER, tiny::N_EMBD, device);
-    let mut compare = Compare::new(&m.model, steering, probes, params(), &[]).unwrap();
+    let mut compare = Compare::new(&m.model, steering, probes, params(), StopRule::default()).unwrap();
     let steps = run(&mut compare, &prompt, 4);
 
-    let first = steps[0].steered.as_ref().unwrap();
+    let first = steps[0].steered.clone().unwrap().unwrap();
     let unsteered = first.unsteered.as_ref().unwrap();
     // Block 1 is steered: its output gains exactly scale along the (unit) direction.
     let gained = first.reading.projections[1] - unsteered.projections[1];
     assert!((gained - scale).abs() < 1e-3, "gained {gained}");
     // At the first token the shadow is the plain side: same context, no steering.
-    let plain = steps[0].plain.as_ref().unwrap();
+    let plain = steps[0].plain.clone().unwrap().unwrap();
     assert!(same(unsteered, &plain.reading));
     let before: Vec<(u32, f32)> = first.top.iter().map(|s| (s.token, s.before)).collect();
     for s in &plain.top {
@@ -124,7 +125,7 @@ fn steering_moves_the_reading_on(device: &Device) {
     assert!(first.top.iter().any(|s| (s.before - s.after).abs() > 1e-4), "steering shifted nothing");
     // Later steps: the shadow follows the steered tokens, never steered itself.
     for step in &steps[1..] {
-        let s = step.steered.as_ref().unwrap();
+        let s = step.steered.clone().unwrap().unwrap();
         let gained = s.reading.projections[1] - s.unsteered.as_ref().unwrap().projections[1];
         assert!(gained > scale - 1.0, "block 1 gain at a later token: {gained}");
     }
@@ -136,13 +137,13 @@ fn a_side_that_ends_is_reported_once_then_absent() {
     let prompt = m.tokenizer.encode("<|im_start|>user\nhello", true);
     let dirs = directions(9);
     let probes = || Probes::new(&[&dirs], tiny::N_LAYER, tiny::N_EMBD, &cpu());
-    let mut first = Compare::new(&m.model, Steering::none(), probes(), params(), &[]).unwrap();
-    let t0 = run(&mut first, &prompt, 1)[0].plain.as_ref().unwrap().token.unwrap();
+    let mut first = Compare::new(&m.model, Steering::none(), probes(), params(), StopRule::default()).unwrap();
+    let t0 = run(&mut first, &prompt, 1)[0].plain.clone().unwrap().unwrap().token;
 
     // The first token is an end token now: both (unsteered) sides end at once.
-    let mut compare = Compare::new(&m.model, Steering::none(), probes(), params(), &[t0]).unwrap();
+    let mut compare = Compare::new(&m.model, Steering::none(), probes(), params(), StopRule::new(&[t0], None)).unwrap();
     let steps = run(&mut compare, &prompt, 5);
     assert_eq!(steps.len(), 1, "both ended at the first step");
-    assert_eq!(steps[0].plain.as_ref().unwrap().token, Err(Stop::EndOfGeneration));
+    assert_eq!(steps[0].plain, Some(Err(Stop::EndOfGeneration)));
     assert_eq!(pollster::block_on(compare.step()).unwrap(), None);
 }

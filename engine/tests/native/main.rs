@@ -11,6 +11,7 @@ mod compare;
 mod concept;
 mod gguf_robustness;
 mod parity;
+mod sequence;
 mod session;
 mod tiny;
 mod tokenizer;

@@ -11,6 +11,7 @@ use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Logits, NoHook, ResidualHook};
 use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::StopRule;
 use tiller_engine::session::Session;
 use tiller_engine::steer::{ControlVector, Steering};
 
@@ -84,10 +85,10 @@ fn check_device(device: &Device, label: &str) {
     let a = &reference["prompts"][0];
     let ids = ids_of(&a["tokens"]);
     let mut session = Session::new(&m.model);
-    let mut sampler = Sampler::new(SamplingParams::default()).unwrap();
-    pollster::block_on(session.prefill(&ids)).unwrap();
+    let greedy = Sampler::new(SamplingParams::default()).unwrap();
+    pollster::block_on(session.prefill(&ids, greedy, StopRule::new(&m.stop_ids, None))).unwrap();
     let mut answer = Vec::new();
-    while let Ok(tok) = pollster::block_on(session.step(&mut sampler, &m.stop_ids, false)).unwrap() {
+    while let Ok(tok) = pollster::block_on(session.step()).unwrap() {
         answer.push(tok);
         assert!(answer.len() < 64, "no end of generation after 64 tokens");
     }
@@ -164,10 +165,10 @@ fn check_device(device: &Device, label: &str) {
 fn greedy_ids(m: &LoadedModel, prompt: &[u32], steering: Steering, n: usize) -> Vec<u32> {
     let mut session = Session::new(&m.model);
     session.set_steering(steering);
-    let mut sampler = Sampler::new(SamplingParams::default()).unwrap();
-    pollster::block_on(session.prefill(prompt)).unwrap();
+    let greedy = Sampler::new(SamplingParams::default()).unwrap();
     // Raw argmax like the reference: the end tokens do not stop it.
-    (0..n).map(|_| pollster::block_on(session.step(&mut sampler, &[], false)).unwrap().unwrap()).collect()
+    pollster::block_on(session.prefill(prompt, greedy, StopRule::default())).unwrap();
+    (0..n).map(|_| pollster::block_on(session.step()).unwrap().unwrap()).collect()
 }
 
 /// burn-flex, with every matrix product in the packed kernels (16-bit activations).

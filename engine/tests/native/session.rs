@@ -7,7 +7,8 @@ use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::{Logits, ModelError};
 use tiller_engine::sample::{Sampler, SamplingParams};
-use tiller_engine::session::{Session, Stop};
+use tiller_engine::sequence::{Stop, StopRule};
+use tiller_engine::session::Session;
 use tiller_engine::steer::{ControlVector, Steering};
 
 fn load() -> (LoadedModel, Device) {
@@ -33,22 +34,21 @@ fn turns_reuse_the_cache_and_steering_changes_rebuild_it() {
     let (m, device) = load();
     let render = |msgs: &[Message]| m.tokenizer.encode(&m.template.render(msgs, true).unwrap(), true);
     let mut session = Session::new(&m.model);
-    let mut sampler = Sampler::new(SamplingParams::default()).unwrap();
+    let greedy = || Sampler::new(SamplingParams::default()).unwrap();
+    let rule = || StopRule::new(&m.stop_ids, Some(20));
 
     // Turn 1, then a second turn that extends the same conversation.
     let mut msgs = vec![Message::user("Name a colour.")];
-    pollster::block_on(session.prefill(&render(&msgs))).unwrap();
+    pollster::block_on(session.prefill(&render(&msgs), greedy(), rule())).unwrap();
     let mut reply = Vec::new();
-    while let Ok(t) = pollster::block_on(session.step(&mut sampler, &m.stop_ids, false)).unwrap() {
+    while let Ok(t) = pollster::block_on(session.step()).unwrap() {
         reply.push(t);
-        if reply.len() == 20 {
-            break;
-        }
     }
+    assert!(!reply.is_empty() && reply.len() <= 20);
     msgs.push(Message::assistant(m.tokenizer.decode(&reply)));
     msgs.push(Message::user("And another one?"));
     let turn2 = render(&msgs);
-    let reused = pollster::block_on(session.prefill(&turn2)).unwrap().to_vec();
+    let reused = pollster::block_on(session.prefill(&turn2, greedy(), rule())).unwrap().to_vec();
     let (max, _) = diff(&reused, &fresh_logits(&m, &turn2, Steering::none()));
     // Not bit-equal: attention sums in another order stepwise than in one batch, and the packed
     // kernels' i16 rounding of activations can turn such an f32 difference into one step of 1/32767
@@ -57,7 +57,7 @@ fn turns_reuse_the_cache_and_steering_changes_rebuild_it() {
 
     // Steering set between turns: the cache is rebuilt under the new steering.
     session.set_steering(dragon(&m, &device, 1.0));
-    let steered = pollster::block_on(session.prefill(&turn2)).unwrap().to_vec();
+    let steered = pollster::block_on(session.prefill(&turn2, greedy(), rule())).unwrap().to_vec();
     let (max, _) = diff(&steered, &fresh_logits(&m, &turn2, dragon(&m, &device, 1.0)));
     assert!(max < 1e-3, "after a steering change the whole prompt must run steered (max |Δ| {max})");
     let (moved, _) = diff(&steered, &reused);
@@ -70,10 +70,14 @@ fn prompts_past_the_context_are_refused_before_any_work() {
     let limit = m.model.config.n_ctx_train;
     let mut session = Session::new(&m.model);
     let too_long = vec![198u32; limit + 1];
-    let err = pollster::block_on(session.prefill(&too_long)).unwrap_err();
+    let greedy = || Sampler::new(SamplingParams::default()).unwrap();
+    let err = pollster::block_on(session.prefill(&too_long, greedy(), StopRule::default())).unwrap_err();
     assert_eq!(err, ModelError::ContextFull { needed: limit + 1, limit });
     assert!(err.to_string().contains("shorten it or start a new chat"), "{err}");
-    assert_eq!(pollster::block_on(session.prefill(&[])).unwrap_err(), ModelError::EmptyInput);
+    assert_eq!(
+        pollster::block_on(session.prefill(&[], greedy(), StopRule::default())).unwrap_err(),
+        ModelError::EmptyInput
+    );
 }
 
 #[test]
@@ -83,11 +87,12 @@ fn ignore_eos_masks_the_end_tokens() {
     assert_eq!(m.stop_ids, [0, 2, 4]);
     let prompt = m.tokenizer.encode("<|im_start|>user\nSay hi.<|im_end|>\n<|im_start|>assistant\n", true);
     let mut session = Session::new(&m.model);
-    let mut sampler = Sampler::new(SamplingParams::default()).unwrap();
-    pollster::block_on(session.prefill(&prompt)).unwrap();
+    let rule = StopRule { ignore_eos: true, ..StopRule::new(&m.stop_ids, Some(40)) };
+    pollster::block_on(session.prefill(&prompt, Sampler::new(SamplingParams::default()).unwrap(), rule)).unwrap();
     for _ in 0..40 {
-        let t = pollster::block_on(session.step(&mut sampler, &m.stop_ids, true)).unwrap();
+        let t = pollster::block_on(session.step()).unwrap();
         assert!(!matches!(t, Err(Stop::EndOfGeneration)));
         assert!(!m.stop_ids.contains(&t.unwrap()));
     }
+    assert_eq!(pollster::block_on(session.step()).unwrap(), Err(Stop::MaxTokens));
 }

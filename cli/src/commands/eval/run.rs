@@ -8,6 +8,7 @@ use tiller_engine::chat::Message;
 use tiller_engine::concept::prompt_means;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::{Stop, StopRule};
 use tiller_engine::steer::Steering;
 
 use super::plan::{Concept, Condition, Job};
@@ -82,7 +83,7 @@ pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<V
     for (b, (chunk, gates)) in jobs.chunks(s.batch.max(1)).zip(gate.chunks(s.batch.max(1))).enumerate() {
         let prompts = chunk.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
         // The same prompt gets the same seed in every condition: differences come from steering.
-        let mut samplers = chunk
+        let samplers = chunk
             .iter()
             .map(|j| Sampler::new(SamplingParams { seed: s.sampling.seed + j.prompt as u64, ..s.sampling.clone() }))
             .collect::<Result<Vec<_>, _>>()
@@ -91,16 +92,22 @@ pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<V
         let generated = pollster::block_on(batch::generate(
             &m.model,
             &prompts,
-            &mut samplers,
+            samplers,
             &steerings,
-            s.max_tokens,
-            &m.stop_ids,
+            &StopRule::new(&m.stop_ids, Some(s.max_tokens)),
         ))
         .map_err(|e| e.to_string())?;
         for ((job, g), st) in chunk.iter().zip(generated).zip(&steerings) {
             let text = m.tokenizer.decode(&g.tokens);
             let steered = !st.is_empty();
-            replies.push(Reply { job: *job, text, ids: g.tokens, finished: g.finished, nll: 0.0, steered });
+            replies.push(Reply {
+                job: *job,
+                text,
+                ids: g.tokens,
+                finished: g.stop == Stop::EndOfGeneration,
+                nll: 0.0,
+                steered,
+            });
         }
         let done = (b + 1) * s.batch.max(1);
         let secs = started.elapsed().as_secs_f64();
