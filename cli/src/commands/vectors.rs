@@ -1,11 +1,12 @@
 //! `tiller vectors build`: a steering vector from contrastive pairs, by mean difference (CAA) or
 //! by PCA of the paired differences (RepE).
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
 use tiller_engine::chat::Message;
-use tiller_engine::concept::{ConceptVector, ConditionVector, Contrasts, Method, Pair, Positions, prompt_means};
+use tiller_engine::concept::{self, ConceptVector, ConditionVector, Contrasts, Method, Pair, Positions, prompt_means};
 use tiller_engine::load::LoadedModel;
 
 use crate::model_arg::ModelArgs;
@@ -170,40 +171,24 @@ pub(crate) fn collect(
     range: Option<(usize, usize)>,
 ) -> Result<Contrasts, String> {
     let cfg = &m.model.config;
-    let mut acc = Contrasts::new(cfg.n_layer, cfg.n_embd);
     if let Some((start, end)) = range {
-        acc.check_range(start, end).map_err(|e| e.to_string())?;
+        Contrasts::new(cfg.n_layer, cfg.n_embd).check_range(start, end).map_err(|e| e.to_string())?;
     }
-    let batch = batch.max(1);
-    for (c, chunk) in pairs.chunks(batch).enumerate() {
-        let first = c * batch + 1;
-        let at =
-            |e: &dyn std::fmt::Display| format!("{} pairs {first}–{}: {e}", source.display(), first + chunk.len() - 1);
-        let rendered = chunk
-            .iter()
-            .map(|p| p.render(&m.template, &m.tokenizer, positions))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| at(&e))?;
-        pollster::block_on(acc.add_pairs(&m.model, &rendered)).map_err(|e| at(&e))?;
-        eprint!("\rpair {}/{}", first + chunk.len() - 1, pairs.len());
-    }
+    let total = pairs.len();
+    let progress = async |done: usize| {
+        eprint!("\rpair {done}/{total}");
+        ControlFlow::Continue(())
+    };
+    let acc = pollster::block_on(concept::collect(m, pairs, positions, batch, progress))
+        .map_err(|e| format!("{}: {e}", source.display()))?;
     eprintln!();
     Ok(acc)
 }
 
-/// One pair per non-blank line; errors name the line.
+/// One pair per non-blank line; errors name the file and line.
 pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let pairs = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
-        .collect::<Result<Vec<Pair>, String>>()?;
-    if pairs.is_empty() {
-        return Err(format!("{} has no pairs", path.display()));
-    }
-    Ok(pairs)
+    concept::parse_pairs(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Per block: the typical residual norm, the separation of the two sides, and their ratio, which

@@ -67,6 +67,12 @@ impl Contrasts {
         Ok(())
     }
 
+    /// Mean L2 norm of every block's output over positions ≥ 1 of the texts added so far.
+    pub fn residual_norms(&self) -> Vec<f32> {
+        let rows = self.norm_rows.max(1) as f64;
+        self.norm_sums.iter().map(|s| (s / rows) as f32).collect()
+    }
+
     /// Whether `finish(_, start, end)` would accept the range: checkable before the slow part.
     pub fn check_range(&self, start: usize, end: usize) -> Result<(), ConceptError> {
         let max = self.n_layer.saturating_sub(1);
@@ -98,11 +104,10 @@ impl Contrasts {
                 directions.insert(layer, dir.into_iter().map(|x| x as f32).collect());
             }
         }
-        let rows = self.norm_rows.max(1) as f64;
         Ok(ConceptVector {
             vector: crate::steer::ControlVector { n_embd: self.n_embd, directions },
             method,
-            residual_norms: self.norm_sums.iter().map(|s| (s / rows) as f32).collect(),
+            residual_norms: self.residual_norms(),
             separation,
             pairs: self.diffs.len(),
             condition: None,

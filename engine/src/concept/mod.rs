@@ -5,16 +5,18 @@
 //! The result is a llama.cpp control vector of unit directions plus what a caller needs to pick a
 //! strength: the typical residual norm of every block and how far apart the two sides were.
 
+mod build;
 mod condition;
 mod contrasts;
 mod direction;
 mod gguf;
 mod pair;
 
+pub use build::{calibrated_strength, chunk_for, collect, residual_norms};
 pub use condition::{ConditionVector, prompt_means};
 pub use contrasts::Contrasts;
 pub use direction::Method;
-pub use pair::{ContrastText, Pair, Positions};
+pub use pair::{ContrastText, Pair, PairsError, Positions, check_pairs, parse_pairs};
 
 use thiserror::Error;
 
@@ -38,6 +40,23 @@ pub enum ConceptError {
     ZeroDirection(usize),
     #[error("layer range {start}..={end} is empty or outside the blocks that can be steered (1..={max})")]
     BadRange { start: usize, end: usize, max: usize },
+    #[error(transparent)]
+    Pairs(#[from] PairsError),
+    /// An error while running some of the pairs (numbered from 1).
+    #[error("{}: {error}", pair_span(*first, *last))]
+    InPairs { first: usize, last: usize, error: Box<ConceptError> },
+    #[error("the build was stopped")]
+    Stopped,
+    #[error("the residual norms do not cover block {0} of the vector")]
+    NoNorm(usize),
+    #[error("the vector's directions are zero or not finite numbers")]
+    UnusableDirections,
+    #[error("cannot scale this vector: the model's residual norms are not usable")]
+    UnusableNorms,
+}
+
+fn pair_span(first: usize, last: usize) -> String {
+    if first == last { format!("pair {first}") } else { format!("pairs {first}–{last}") }
 }
 
 /// Unit directions for a range of blocks, with per-block statistics of the pairs they came from.

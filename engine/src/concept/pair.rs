@@ -1,5 +1,7 @@
 //! One contrastive pair and its two token sequences.
 
+use thiserror::Error;
+
 use crate::chat::{ChatTemplate, Message};
 use crate::tokenizer::Tokenizer;
 
@@ -60,5 +62,57 @@ impl Pair {
             ContrastText { tokens, from }
         };
         Ok([side(&self.positive), side(&self.negative)])
+    }
+}
+
+/// Read a pair file: one JSON object per non-blank line, each with a non-empty prompt and two
+/// non-empty replies.
+pub fn parse_pairs(text: &str) -> Result<Vec<Pair>, PairsError> {
+    let pairs = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| PairsError::Line { line: i + 1, why: e.to_string() }))
+        .collect::<Result<Vec<Pair>, _>>()?;
+    check_pairs(&pairs)?;
+    Ok(pairs)
+}
+
+/// Pairs a vector can be built from: at least one, none with an empty text.
+pub fn check_pairs(pairs: &[Pair]) -> Result<(), PairsError> {
+    if pairs.is_empty() {
+        return Err(PairsError::Empty);
+    }
+    match pairs.iter().position(|p| [&p.prompt, &p.positive, &p.negative].iter().any(|s| s.trim().is_empty())) {
+        Some(i) => Err(PairsError::EmptyText { pair: i + 1 }),
+        None => Ok(()),
+    }
+}
+
+/// Why a set of pairs cannot be built from; the caller names the file.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PairsError {
+    #[error("line {line}: {why}")]
+    Line { line: usize, why: String },
+    #[error("there are no pairs")]
+    Empty,
+    #[error("pair {pair}: the prompt and both replies must be non-empty")]
+    EmptyText { pair: usize },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_files_are_read_line_by_line() {
+        let text = "{\"prompt\":\"p\",\"positive\":\"a\",\"negative\":\"b\"}\n\n{\"system\":\"s\",\"prompt\":\"q\",\"positive\":\"c\",\"negative\":\"d\"}\n";
+        let pairs = parse_pairs(text).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[1].system.as_deref(), Some("s"));
+        assert!(matches!(parse_pairs("{\"prompt\":\"p\"}\n"), Err(PairsError::Line { line: 1, .. })));
+        assert_eq!(parse_pairs("\n \n"), Err(PairsError::Empty));
+        let blank = "{\"prompt\":\"p\",\"positive\":\"a\",\"negative\":\"b\"}\n{\"prompt\":\" \",\"positive\":\"a\",\"negative\":\"b\"}";
+        assert_eq!(parse_pairs(blank), Err(PairsError::EmptyText { pair: 2 }));
     }
 }

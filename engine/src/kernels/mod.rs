@@ -22,6 +22,7 @@
 //! worker is built with `+simd128`).
 
 mod acts;
+mod blocks;
 pub mod ops;
 mod packed;
 pub(crate) mod parallel;

@@ -3,7 +3,7 @@
 
 use super::QK;
 use super::acts::ActRow;
-use super::packed::BlockKind;
+use super::blocks::BlockKind;
 
 /// f16 bits → f32 without a branch or a table: shift the exponent and mantissa into f32's
 /// places, rescale by 2^112 (which also handles zero and subnormals), put the sign back.

@@ -7,7 +7,7 @@ use core::arch::wasm32::*;
 
 use super::QK;
 use super::acts::ActRow;
-use super::packed::BlockKind;
+use super::blocks::BlockKind;
 use super::scalar::f16_at;
 
 /// out[r · n + i] = W[r] · xs[i] for every row r of `rows` (whole rows of `nb` blocks), in tiles

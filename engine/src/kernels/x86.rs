@@ -10,7 +10,7 @@ use std::arch::x86_64::*;
 
 use super::QK;
 use super::acts::ActRow;
-use super::packed::BlockKind;
+use super::blocks::BlockKind;
 
 /// out[r · n + i] = W[r] · xs[i] for every row r of `rows` (whole rows of `nb` blocks) and every
 /// activation row i of `xs` (n of them).

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tiller_engine::concept::{ConceptVector, ConditionVector};
 use tiller_engine::gguf::Gguf;
+use tiller_engine::manifest::Manifest;
 use tiller_engine::steer::ControlVector;
 
 /// How a reply was steered toward the slider's intent.
@@ -126,26 +127,17 @@ pub fn jobs(c: &Concept, limit: usize) -> Vec<Job> {
 /// Read the manifest's vectors (only `wanted`, when given), their held-out prompts from
 /// `data_dir/<id>.jsonl` and the baseline system prompts from `data_dir/intents.json`.
 pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<Concept>, String> {
-    let m: Value = read_json(manifest)?;
+    let bytes = std::fs::read(manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let m = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let intents: Value = read_json(&data_dir.join("intents.json"))?;
     let dir = manifest.parent().unwrap_or(Path::new("."));
-    let vectors = m["vectors"].as_array().ok_or_else(|| format!("{}: no `vectors` list", manifest.display()))?;
     let mut out = Vec::new();
-    for v in vectors {
-        let field = |k: &str| v[k].as_str().ok_or_else(|| format!("{}: a vector lacks `{k}`", manifest.display()));
-        let id = field("id")?.to_string();
-        if !wanted.is_empty() && !wanted.contains(&id) {
-            continue;
-        }
-        let num =
-            |k: &str| v[k].as_f64().ok_or_else(|| format!("{}: `{id}` lacks the number `{k}`", manifest.display()));
-        let layers =
-            v["layers"].as_array().filter(|l| l.len() == 2).and_then(|l| Some((l[0].as_u64()?, l[1].as_u64()?)));
-        let layers = layers.ok_or_else(|| format!("{}: `{id}` needs `layers`: [first, last]", manifest.display()))?;
-        let file: PathBuf = dir.join(field("file")?);
+    for slider in m.vectors.into_iter().filter(|s| wanted.is_empty() || wanted.contains(&s.id)) {
+        let file: PathBuf = dir.join(&slider.file);
         let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
         let cv = ConceptVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
+        let id = slider.id;
         let intent = |end: &str| intents[&id][end].as_str().map(str::to_string);
         out.push(Concept {
             prompts: read_prompts(&data_dir.join(format!("{id}.jsonl")))?,
@@ -153,9 +145,9 @@ pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<C
             intent_low: intent("low"),
             vector: cv.vector,
             condition: cv.condition,
-            layers: (layers.0 as usize, layers.1 as usize),
-            strength: num("strength")? as f32,
-            min: num("min")? as f32,
+            layers: slider.layers,
+            strength: slider.strength,
+            min: slider.min,
             id,
         });
     }
