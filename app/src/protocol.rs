@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! UI                                   worker
-//!  Load{source, backend}      ──►  fetch/cache ► parse ► upload ──► Progress… ► Ready | Error
-//!  Generate{id, messages, …}  ──►  prefill ► step…              ──► Token… ► Done | Error
+//!  Load{source, backend}      ──►  fetch/cache ► parse ► upload ──► Progress… ► Ready | LoadFailed
+//!  Generate{id, messages, …}  ──►  prefill ► step…              ──► Token… ► Done | GenerateFailed
 //!  SetSteering{coefs} / Stop  ──►  applies from the next token
-//!  BuildVector{id, pairs, …}  ──►  pairs through the model, 4 at a time ──► BuildProgress… ► VectorAdded | VectorFailed
-//!  ImportVector{id, name, bytes} ──► parse, check width, measure norms ──► VectorAdded | VectorFailed
-//!  ExportVector{id}           ──►  the vector as a control-vector GGUF ──► VectorBytes | VectorFailed
-//!  Compare{id, messages, …}   ──►  one reply unsteered, one steered, in step ──► CompareStarted ► CompareStep… ► CompareDone | Error
+//!  BuildVector{id, pairs, …}  ──►  pairs through the model, 4 at a time ──► BuildProgress… ► VectorAdded | BuildFailed
+//!  ImportVector{id, name, bytes} ──► parse, check width, measure norms ──► VectorAdded | ImportFailed
+//!  ExportVector{id}           ──►  the vector as a control-vector GGUF ──► VectorBytes | ExportFailed
+//!  Compare{id, messages, …}   ──►  one reply unsteered, one steered, in step ──► CompareStarted ► CompareStep… ► CompareDone | CompareFailed
+//!
+//! Every failure is a [`Failure`], which the UI words in the page's language.
 //! ```
 //!
 //! gloo-worker encodes these with bincode, so they stay plain enums and structs (no tagged or
@@ -17,6 +19,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// The Cache API cache that holds models: the worker stores a downloaded model there, the page a
+/// picked file (under a key of its own), and the service worker reads it when offline.
+pub const MODEL_CACHE: &str = "tiller-models-v1";
 
 /// Steering coefficients by concept id (the `id` of a vector in the manifest); a missing concept
 /// is 0. The worker turns coefficient c into scale c × the vector's calibrated strength.
@@ -37,7 +43,7 @@ pub enum Request {
     Stop,
     /// Build a steering vector for the loaded model from contrastive pairs, and attach it as
     /// concept `id` (unique among the model's vectors). Progress comes as `BuildProgress`; the
-    /// end as `VectorAdded` or `VectorFailed` with the same id. Chat keeps working meanwhile.
+    /// end as `VectorAdded` or `BuildFailed` with the same id. Chat keeps working meanwhile.
     BuildVector {
         id: String,
         label: String,
@@ -48,7 +54,7 @@ pub enum Request {
         /// Blocks whose output is steered, inclusive; block 0 never is.
         layers: (u32, u32),
     },
-    /// Abandon build `id`; it ends with `VectorFailed`.
+    /// Abandon build `id`; it ends with `BuildFailed` (`Failure::Cancelled`).
     CancelBuild { id: String },
     /// Attach a llama.cpp control-vector GGUF (from llama.cpp's cvector-generator, repeng or a
     /// Tiller download) as concept `id`; `name` is the file's name.
@@ -57,7 +63,7 @@ pub enum Request {
     ExportVector { id: String },
     /// Reply to `messages` twice with the same sampler seed, once without steering and once with
     /// `coefs`, token by token in step, reading the residual stream of both (classroom mode).
-    /// Stop ends it; the chat's own KV cache is left alone. Failure: `GenerateFailed` with `id`.
+    /// Stop ends it; the chat's own KV cache is left alone. Failure: `CompareFailed` with `id`.
     Compare { id: u64, messages: Vec<ChatMessage>, sampling: Sampling, coefs: Coefs },
 }
 
@@ -183,12 +189,12 @@ pub enum Response {
         model: ModelInfo,
         backend: BackendInfo,
         vectors: Vec<VectorInfo>,
-        steering_note: Option<String>,
+        steering_note: Option<Failure>,
         load_ms: f64,
     },
     /// The model could not be loaded; any earlier model is gone too.
     LoadFailed {
-        message: String,
+        error: Failure,
     },
     Token {
         id: u64,
@@ -199,10 +205,10 @@ pub enum Response {
         stop: StopReason,
         stats: GenStats,
     },
-    /// Generation `id` failed; the model stays loaded.
+    /// Reply `id` failed; the model stays loaded.
     GenerateFailed {
         id: u64,
-        message: String,
+        error: Failure,
     },
     /// The engine hit a bug or lost its device (a panic in the worker); load a model again.
     Crashed {
@@ -221,11 +227,20 @@ pub enum Response {
         id: String,
         bytes: Vec<u8>,
     },
-    /// Building, importing or exporting vector `id` failed: one line for the user. The model
-    /// stays loaded.
-    VectorFailed {
+    /// Building vector `id` failed or was cancelled; the model stays loaded.
+    BuildFailed {
         id: String,
-        error: String,
+        error: Failure,
+    },
+    /// Importing a file as vector `id` failed; the model stays loaded.
+    ImportFailed {
+        id: String,
+        error: Failure,
+    },
+    /// The bytes of vector `id` could not be given.
+    ExportFailed {
+        id: String,
+        error: Failure,
     },
     /// Comparison `id` has read its prompt. `concepts` are the vector ids whose directions the
     /// readings project onto, in the order of their columns.
@@ -248,6 +263,72 @@ pub enum Response {
         steered: StopReason,
         stats: GenStats,
     },
+    /// Comparison `id` failed; the model stays loaded.
+    CompareFailed {
+        id: u64,
+        error: Failure,
+    },
+}
+
+/// Why a request failed, as the UI words it in each language. A `detail` is the engine's or the
+/// browser's own line (English), shown after the worded lead-in; everything the user can act on
+/// has its own case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Failure {
+    /// No model is loaded yet.
+    NoModel,
+    /// The model file is not one Tiller can run (corrupt, truncated, another architecture,
+    /// unsupported tensor types).
+    ModelFile { detail: String },
+    /// A picked model is no longer in the browser's cache.
+    NotStored { name: String },
+    /// A download failed (the model, a vector or a pair file).
+    Download { url: String, detail: String },
+    /// WebGPU was asked for and is not there.
+    NoWebGpu(NoWebGpu),
+    /// The conversation does not fit the model's context.
+    ContextFull { needed: u32, limit: u32 },
+    /// The model's output stopped being finite numbers: steering far too strong.
+    NonFinite,
+    /// A coefficient outside its slider's range.
+    CoefOutOfRange { id: String, min: f32, max: f32, value: f32 },
+    /// No vector of this id is loaded for this model.
+    UnknownVector { id: String },
+    /// The sampling settings cannot be used.
+    Settings { detail: String },
+    /// Not a usable name for a new vector (letters, digits, - and _, at most 64).
+    BadVectorName { id: String },
+    /// A vector of this id is loaded already.
+    VectorNameTaken { id: String },
+    /// The file is not a GGUF control vector (or not a usable one).
+    NotControlVector { file: String, detail: String },
+    /// The vector is for a model of another width.
+    OtherWidth { vector: u32, model: u32 },
+    /// The vector steers blocks the model does not have.
+    BlocksPastModel { last: u32, n_layer: u32 },
+    /// The layer range of a build is not within the blocks that can be steered.
+    BadBlocks { start: u32, end: u32, last: u32 },
+    /// The pairs of a build cannot be used.
+    Pairs { source: String, detail: String },
+    /// The user cancelled the build, or a new model replaced the one it was for.
+    Cancelled,
+    /// The site's built-in vectors were made for another model.
+    VectorsForOtherModel,
+    /// The page gave no steering manifest.
+    NoManifest,
+    /// Anything else, as the engine said it.
+    Engine { detail: String },
+}
+
+/// Why WebGPU is not in use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NoWebGpu {
+    /// The browser has no `navigator.gpu`.
+    NotExposed,
+    /// `requestAdapter()` gave no adapter.
+    NoAdapter,
+    /// The adapter or device could not be had: the browser's or wgpu's line.
+    Failed { detail: String },
 }
 
 /// One token of one side of a comparison, with what the model looked like when it chose it (the
@@ -306,7 +387,7 @@ pub struct BackendInfo {
     /// The GPU adapter as the browser describes it, when on WebGPU.
     pub adapter: Option<String>,
     /// Why WebGPU was not used, when the choice was Auto and it fell back.
-    pub fallback_reason: Option<String>,
+    pub fallback_reason: Option<NoWebGpu>,
 }
 
 /// A steering vector the worker attached to the loaded model.
@@ -358,4 +439,35 @@ impl GenStats {
 
 fn per_second(n: u32, ms: f64) -> f64 {
     if ms > 0.0 { n as f64 * 1000.0 / ms } else { 0.0 }
+}
+
+/// The messages of a Generate request: the system prompt first when there is one, then the turns
+/// in order. Empty turns (a reply that failed before its first token) are left out.
+pub fn conversation(system_prompt: &str, history: &[(Role, String)]) -> Vec<ChatMessage> {
+    let system = system_prompt.trim();
+    let system = (!system.is_empty()).then(|| ChatMessage { role: Role::System, content: system.to_string() });
+    system
+        .into_iter()
+        .chain(
+            history
+                .iter()
+                .filter(|(_, text)| !text.is_empty())
+                .map(|(role, text)| ChatMessage { role: *role, content: text.clone() }),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_prompt_comes_first_and_only_when_set() {
+        let history = vec![(Role::User, "hi".to_string()), (Role::Assistant, "hello".to_string())];
+        let with = conversation("  Be brief. ", &history);
+        assert_eq!(with.len(), 3);
+        assert_eq!(with[0], ChatMessage { role: Role::System, content: "Be brief.".into() });
+        assert_eq!(with[2].role, Role::Assistant);
+        assert_eq!(conversation("  ", &history).len(), 2);
+    }
 }

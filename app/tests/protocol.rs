@@ -97,10 +97,9 @@ fn every_vector_response_survives_bincode() {
         note: "Built here from 4 pairs".into(),
     }));
     round_trip(Response::VectorBytes { id: "sentiment".into(), bytes: (0..=255).collect() });
-    round_trip(Response::VectorFailed {
-        id: "dragon".into(),
-        error: "this vector is for a model with 4096-wide activations; the loaded model has 576".into(),
-    });
+    round_trip(Response::ImportFailed { id: "dragon".into(), error: Failure::OtherWidth { vector: 4096, model: 576 } });
+    round_trip(Response::BuildFailed { id: "mine".into(), error: Failure::Cancelled });
+    round_trip(Response::ExportFailed { id: "x".into(), error: Failure::UnknownVector { id: "x".into() } });
 }
 
 #[test]
@@ -132,10 +131,26 @@ fn every_response_survives_bincode() {
         steering_note: None,
         load_ms: 1234.5,
     });
-    round_trip(Response::LoadFailed { message: "bad magic".into() });
+    round_trip(Response::LoadFailed { error: Failure::ModelFile { detail: "bad magic".into() } });
+    round_trip(Response::Ready {
+        model: ModelInfo { name: "m".into(), bytes: 1, n_layer: 30, n_embd: 576, n_ctx: 8192, from_cache: false },
+        backend: BackendInfo {
+            name: "CPU (burn-flex)".into(),
+            adapter: None,
+            fallback_reason: Some(NoWebGpu::Failed { detail: "device lost".into() }),
+        },
+        vectors: Vec::new(),
+        steering_note: Some(Failure::VectorsForOtherModel),
+        load_ms: 1.0,
+    });
     round_trip(Response::Token { id: 1, piece: " Paris".into() });
     round_trip(Response::Done { id: 1, stop: StopReason::Stopped, stats: GenStats::default() });
-    round_trip(Response::GenerateFailed { id: 1, message: "x".into() });
+    round_trip(Response::GenerateFailed { id: 1, error: Failure::ContextFull { needed: 9000, limit: 8192 } });
+    round_trip(Response::CompareFailed {
+        id: 2,
+        error: Failure::CoefOutOfRange { id: "safety".into(), min: 0.0, max: 1.0, value: -1.0 },
+    });
+    round_trip(Response::LoadFailed { error: Failure::NoWebGpu(NoWebGpu::NoAdapter) });
     round_trip(Response::Crashed { message: "y".into() });
 }
 

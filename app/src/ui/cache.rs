@@ -6,9 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, File, Headers, Response, ResponseInit};
 
 use super::dom::{absolute_url, js_error_message};
-
-/// Shared with the worker (see the UI contract).
-pub const MODEL_CACHE: &str = "tiller-models-v1";
+use crate::protocol::MODEL_CACHE;
 
 /// The cache key of a picked file: a URL under the page that no server serves.
 pub fn user_model_key(file_name: &str) -> Result<String, String> {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{ChatMessage, Coefs, GenStats, Request, Response, Role, Sampling, StopReason};
+use crate::protocol::{Coefs, Failure, GenStats, Request, Response, Role, Sampling, StopReason, conversation};
 
 use super::format::one_line;
 use super::worker_bridge::Bridge;
@@ -13,7 +13,7 @@ use super::worker_bridge::Bridge;
 pub enum Outcome {
     Streaming,
     Finished(StopReason),
-    Failed(String),
+    Failed(Failure),
     /// The engine stopped (a panic in the worker, or a lost GPU device): its detail, worded with
     /// the advice to load a model again when shown.
     Crashed(String),
@@ -138,11 +138,9 @@ impl ChatState {
                 }
                 self.finish(*id);
             }
-            Response::GenerateFailed { id, message } => {
+            Response::GenerateFailed { id, error } => {
                 if let Some(entry) = self.reply(*id) {
-                    let message = one_line(message);
-                    let message = if message.is_empty() { "The reply failed.".into() } else { message };
-                    entry.outcome.set(Outcome::Failed(message));
+                    entry.outcome.set(Outcome::Failed(error.clone()));
                 }
                 self.finish(*id);
             }
@@ -160,10 +158,13 @@ impl ChatState {
             | Response::BuildProgress { .. }
             | Response::VectorAdded(_)
             | Response::VectorBytes { .. }
-            | Response::VectorFailed { .. }
+            | Response::BuildFailed { .. }
+            | Response::ImportFailed { .. }
+            | Response::ExportFailed { .. }
             | Response::CompareStarted { .. }
             | Response::CompareStep { .. }
-            | Response::CompareDone { .. } => {}
+            | Response::CompareDone { .. }
+            | Response::CompareFailed { .. } => {}
         }
     }
 
@@ -174,35 +175,9 @@ impl ChatState {
     }
 }
 
-/// The messages of a Generate request: the system prompt first when there is one, then the turns
-/// in order. Empty turns (a reply that failed before its first token) are left out.
-pub fn conversation(system_prompt: &str, history: &[(Role, String)]) -> Vec<ChatMessage> {
-    let system = system_prompt.trim();
-    let system = (!system.is_empty()).then(|| ChatMessage { role: Role::System, content: system.to_string() });
-    system
-        .into_iter()
-        .chain(
-            history
-                .iter()
-                .filter(|(_, text)| !text.is_empty())
-                .map(|(role, text)| ChatMessage { role: *role, content: text.clone() }),
-        )
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn system_prompt_comes_first_and_only_when_set() {
-        let history = vec![(Role::User, "hi".to_string()), (Role::Assistant, "hello".to_string())];
-        let with = conversation("  Be brief. ", &history);
-        assert_eq!(with.len(), 3);
-        assert_eq!(with[0], ChatMessage { role: Role::System, content: "Be brief.".into() });
-        assert_eq!(with[2].role, Role::Assistant);
-        assert_eq!(conversation("  ", &history).len(), 2);
-    }
 
     /// A chat whose last message is the reply of generation 7, still streaming.
     fn streaming_reply() -> (ChatState, Entry) {
@@ -237,8 +212,9 @@ mod tests {
     #[test]
     fn a_failed_reply_keeps_one_line() {
         let (chat, reply) = streaming_reply();
-        chat.apply(&Response::GenerateFailed { id: 7, message: "out of\nmemory".into() });
-        assert_eq!(reply.outcome.get_untracked(), Outcome::Failed("out of memory".into()));
+        let error = Failure::Engine { detail: "out of memory".into() };
+        chat.apply(&Response::GenerateFailed { id: 7, error: error.clone() });
+        assert_eq!(reply.outcome.get_untracked(), Outcome::Failed(error));
         assert_eq!(chat.generating.get_untracked(), None);
     }
 

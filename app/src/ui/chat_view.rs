@@ -175,9 +175,11 @@ fn Message(entry: Entry) -> impl IntoView {
         // Whether there is a note does not depend on the language; its words do.
         Outcome::Finished(stop) => stop_note(&i18n.t_untracked().chat, stop)
             .map(|_| view! { <p class="msg-note">{move || stop_note(&i18n.t().chat, stop)}</p> }.into_any()),
-        Outcome::Failed(message) => Some(
+        Outcome::Failed(error) => Some(
             view! {
-                <p class="msg-error" role="alert" data-testid="gen-error">{move || (i18n.t().chat.failed)(&message)}</p>
+                <p class="msg-error" role="alert" data-testid="gen-error">
+                    {move || { let t = i18n.t(); (t.chat.failed)(&(t.failure.failure)(&error)) }}
+                </p>
             }
             .into_any(),
         ),

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::protocol::{Candidate, Coefs, GenStats, Request, Response, Role, Sampling, SideToken, StopReason};
+use crate::protocol::{
+    Candidate, Coefs, Failure, GenStats, Request, Response, Role, Sampling, SideToken, StopReason, conversation,
+};
 
-use super::chat::conversation;
 use super::format::one_line;
 use super::worker_bridge::Bridge;
 
@@ -52,7 +53,15 @@ pub struct RunInfo {
     pub plain_stop: Option<StopReason>,
     pub steered_stop: Option<StopReason>,
     pub stats: Option<GenStats>,
-    pub error: Option<String>,
+    pub error: Option<RunError>,
+}
+
+/// Why a comparison ended early.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunError {
+    Failed(Failure),
+    /// The worker crashed: its panic line.
+    Crashed(String),
 }
 
 impl RunInfo {
@@ -170,12 +179,12 @@ impl CompareState {
                 });
                 self.running.set(None);
             }
-            Response::GenerateFailed { id, message } if current == Some(*id) => {
-                self.fail(*id, one_line(message));
+            Response::CompareFailed { id, error } if current == Some(*id) => {
+                self.fail(*id, RunError::Failed(error.clone()));
             }
             Response::Crashed { message } => {
                 if let Some(id) = current {
-                    self.fail(id, one_line(message));
+                    self.fail(id, RunError::Crashed(one_line(message)));
                 }
             }
             // A new model drops the comparison in flight.
@@ -192,8 +201,8 @@ impl CompareState {
         }
     }
 
-    fn fail(&self, id: u64, message: String) {
-        self.update_run(id, |run| run.error = Some(message));
+    fn fail(&self, id: u64, error: RunError) {
+        self.update_run(id, |run| run.error = Some(error));
         self.running.set(None);
     }
 
@@ -268,12 +277,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_is_kept_as_one_line() {
+    fn a_failure_ends_the_run_and_a_chat_failure_does_not() {
         let state = CompareState::new(None);
         state.running.set(Some(FIRST_ID));
         state.run.set(Some(RunInfo::new(FIRST_ID, Coefs::new(), 1)));
-        state.apply(&Response::GenerateFailed { id: FIRST_ID, message: "context\nfull".into() });
-        assert_eq!(state.run.get_untracked().unwrap().error.as_deref(), Some("context full"));
+        let full = Failure::ContextFull { needed: 9000, limit: 8192 };
+        state.apply(&Response::GenerateFailed { id: FIRST_ID, error: full.clone() });
+        assert_eq!(state.running.get_untracked(), Some(FIRST_ID), "a chat failure is not the comparison's");
+        state.apply(&Response::CompareFailed { id: FIRST_ID, error: full.clone() });
+        assert_eq!(state.run.get_untracked().unwrap().error, Some(RunError::Failed(full)));
         assert_eq!(state.running.get_untracked(), None);
     }
 }

@@ -7,10 +7,12 @@ use leptos::prelude::*;
 
 use crate::protocol::{Coefs, StopReason};
 
-use super::compare::{CompareState, Side, Tok};
+use super::compare::{CompareState, RunError, Side, Tok};
 use super::format::coef_text;
 use super::i18n::{CompareText, use_i18n};
-use super::settings::{Field, SettingsState, number_field, parse_max_tokens, parse_seed};
+use super::input::{parse_max_tokens, parse_seed};
+use super::settings::SettingsState;
+use super::settings_view::{Field, number_field};
 use super::steering::{SteeringState, words};
 use super::tabs::ViewTab;
 use super::worker_bridge::Bridge;
@@ -83,11 +85,14 @@ pub fn ComparePanel(
     };
     let error = move || {
         compare.run.with(|r| r.as_ref().and_then(|r| r.error.clone())).map(|e| {
-            view! {
-                <p class="field-error" role="alert" data-testid="compare-error">
-                    {move || i18n.t().compare.failed}" "{e}
-                </p>
-            }
+            let line = move || {
+                let t = i18n.t();
+                match &e {
+                    RunError::Failed(f) => format!("{} {}", t.compare.failed, (t.failure.failure)(f)),
+                    RunError::Crashed(detail) => (t.model.crashed)(detail),
+                }
+            };
+            view! { <p class="field-error" role="alert" data-testid="compare-error">{line}</p> }
         })
     };
     let speed = move || {

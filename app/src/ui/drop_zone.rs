@@ -4,13 +4,14 @@ use leptos::ev;
 use leptos::prelude::*;
 use web_sys::DragEvent;
 
+use super::app_state::use_app;
 use super::i18n::use_i18n;
-use super::loader::Loader;
 
 /// Listens on the window for dropped files, loads the first one, and shows an overlay while a
 /// file is dragged over the page. Drags of anything else (text into the prompt) pass through.
 #[component]
-pub fn DropZone(loader: Loader) -> impl IntoView {
+pub fn DropZone() -> impl IntoView {
+    let app = use_app();
     // dragenter/dragleave fire for every child crossed; the depth says when the page is left.
     let depth = StoredValue::new(0i32);
     let dragging = RwSignal::new(false);
@@ -47,7 +48,7 @@ pub fn DropZone(loader: Loader) -> impl IntoView {
                 depth.set_value(0);
                 dragging.set(false);
                 if let Some(file) = e.data_transfer().and_then(|dt| dt.files()).and_then(|files| files.get(0)) {
-                    loader.load_file(file);
+                    app.load_file(file);
                 }
             }
         }),

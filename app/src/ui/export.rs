@@ -157,7 +157,7 @@ pub fn ExportButtons(
     let gather = move || {
         let t = i18n.t_untracked();
         let (model, backend) = load.status.with_untracked(|s| match s {
-            LoadStatus::Ready { model, backend, .. } => (model.name.clone(), backend_text(&t.model, backend)),
+            LoadStatus::Ready { model, backend, .. } => (model.name.clone(), backend_text(t, backend)),
             _ => (String::new(), String::new()),
         });
         let steering = steering.vectors.with_untracked(|vs| {

@@ -84,7 +84,7 @@ pub fn Heatmap(
             && row >= 0.0
             && (col as usize) < tokens.with_untracked(Vec::len)
             && (row as usize) < n_layer.get_untracked();
-        hover.set(inside.then(|| (col as u32, row as u32)));
+        hover.set(inside.then_some((col as u32, row as u32)));
     };
     let block_labels = move || {
         let n = n_layer.get();

@@ -1,6 +1,22 @@
 //! The Leptos user interface: a chat with a model that runs in a Web Worker, steering sliders and
-//! settings. Each part keeps its state in signals it owns; [`App`] wires them to the worker.
+//! settings.
+//!
+//! Imports run one way (`cargo xtask test` checks that there is no cycle):
+//!
+//! ```text
+//! App (this file) ─► views (*_view, *_panel, tabs, share_link, export, …)
+//!                      │
+//!                      ▼
+//!                  app_state: routes worker messages, actions across states
+//!                      │
+//!                      ▼
+//!                  states: chat, compare, steering, presets, loader, settings, user_vectors
+//!                      │   (never each other, never a view)
+//!                      ▼
+//!                  leaves: format, input, load_status, url_params, i18n, dom, cache, worker_bridge
+//! ```
 
+mod app_state;
 mod cache;
 mod chat;
 mod chat_view;
@@ -13,15 +29,20 @@ mod export;
 mod format;
 mod heatmap;
 pub mod i18n;
+mod input;
 mod inside_view;
+mod load_status;
 mod loader;
 mod model_panel;
 mod offline;
 mod presets;
+mod presets_view;
 mod settings;
+mod settings_view;
 mod share_link;
 mod shift_bars;
 mod steering;
+mod steering_view;
 mod tabs;
 mod theme;
 mod url_params;
@@ -31,26 +52,21 @@ mod worker_bridge;
 
 use leptos::prelude::*;
 
-use crate::protocol::Response;
-
-use chat::ChatState;
+use app_state::AppState;
 use chat_view::ChatPanel;
-use compare::CompareState;
 use compare_view::ComparePanel;
 use drop_zone::DropZone;
 use explain::ExplainPanel;
 use i18n::{I18n, Lang, Msg};
 use inside_view::InsidePanel;
-use loader::{LoadState, Loader};
 use model_panel::{BackendBadge, ModelPanel};
 use presets::Presets;
-use settings::{SettingsPanel, SettingsState};
+use settings_view::SettingsPanel;
 use share_link::ShareLink;
-use steering::{SteeringPanel, SteeringState};
+use steering_view::SteeringPanel;
 use tabs::{Tabs, ViewTab};
 use theme::ThemeSwitch;
 use url_params::{ModelParam, UrlParams};
-use worker_bridge::Bridge;
 
 pub use offline::register_service_worker;
 pub use worker_bridge::EngineBridge;
@@ -66,32 +82,21 @@ pub fn App() -> impl IntoView {
         }
     });
     let view_tab = RwSignal::new(params.view.unwrap_or(ViewTab::Chat));
-    let settings = SettingsState::new(&params);
-    let chat = ChatState::new();
-    let steering = SteeringState::new();
-    let compare = CompareState::new(params.prompt.clone());
-
-    let load = LoadState::new();
-    // Each state takes the responses about it and ignores the others.
-    let bridge = Bridge::spawn(move |response: Response| {
-        load.apply(&response, steering);
-        chat.apply(&response);
-        steering.apply(&response);
-        compare.apply(&response);
-    });
-    let loader = Loader::new(load, bridge, settings.backend, chat, steering);
+    let app = AppState::start(&params);
+    provide_context(app);
+    let AppState { load, chat, steering, work, compare, settings, bridge } = app;
 
     match &params.model {
-        ModelParam::Default => loader.load_default(),
-        ModelParam::Url(url) => loader.load_url(url),
+        ModelParam::Default => app.load_default(),
+        ModelParam::Url(url) => app.load_url(url),
         ModelParam::None => {}
     }
 
-    let ready = Signal::derive(move || loader.is_ready());
+    let ready = Signal::derive(move || load.is_ready());
     let generating = Signal::derive(move || chat.generating.with(Option::is_some));
     let n_layer = Signal::derive(move || {
         load.status.with(|s| match s {
-            loader::LoadStatus::Ready { model, .. } => Some(model.n_layer),
+            load_status::LoadStatus::Ready { model, .. } => Some(model.n_layer),
             _ => None,
         })
     });
@@ -114,7 +119,7 @@ pub fn App() -> impl IntoView {
                     <ShareLink steering settings chat prompt=draft compare_prompt=compare.prompt view_tab />
                     <LanguageSwitch i18n />
                     <ThemeSwitch />
-                    <BackendBadge loader />
+                    <BackendBadge />
                 </div>
             </header>
             <Tabs current=view_tab />
@@ -125,7 +130,7 @@ pub fn App() -> impl IntoView {
             })}
             <main class="layout" id="main" tabindex="-1">
                 <div class="main-col">
-                    <ModelPanel loader />
+                    <ModelPanel />
                     <ViewPanel tab=ViewTab::Chat current=view_tab>
                         <ChatPanel chat settings steering load bridge ready prompt=draft />
                     </ViewPanel>
@@ -140,11 +145,11 @@ pub fn App() -> impl IntoView {
                     </ViewPanel>
                 </div>
                 <aside class="side">
-                    <SteeringPanel steering bridge generating ready n_layer presets />
-                    <SettingsPanel settings loader />
+                    <SteeringPanel steering work bridge generating ready n_layer presets />
+                    <SettingsPanel settings />
                 </aside>
             </main>
-            <DropZone loader />
+            <DropZone />
         </div>
     }
 }

@@ -5,18 +5,21 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
-use super::format::{backend_text, model_text, phase_attr, progress_of, status_text};
+use super::app_state::use_app;
+use super::format::{backend_text, model_text};
 use super::i18n::use_i18n;
-use super::loader::{LoadStatus, Loader};
+use super::load_status::{phase_attr, progress_of, status_text};
+use super::loader::LoadStatus;
 
 #[component]
-pub fn ModelPanel(loader: Loader) -> impl IntoView {
+pub fn ModelPanel() -> impl IntoView {
+    let app = use_app();
     let i18n = use_i18n();
-    let status = loader.state.status;
+    let status = app.load.status;
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            loader.load_file(file);
+            app.load_file(file);
         }
         // Lets the same file be picked again later.
         input.set_value("");
@@ -43,14 +46,14 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
         })
     };
     let error = move || {
-        loader.state.error.get().map(|message| {
+        app.load.error.get().map(|message| {
             view! {
                 <p class="load-error" role="alert" data-testid="load-error">{move || message.render(i18n.t())}</p>
             }
         })
     };
-    let show_retry = move || status.with(|s| *s == LoadStatus::Failed) && loader.state.source.with(Option::is_some);
-    let show_default = move || !loader.is_default_source() && !status.with(LoadStatus::is_loading);
+    let show_retry = move || status.with(|s| *s == LoadStatus::Failed) && app.load.source.with(Option::is_some);
+    let show_default = move || !app.is_default_source() && !status.with(LoadStatus::is_loading);
 
     view! {
         <section class="model" aria-label=move || i18n.t().model.region>
@@ -74,10 +77,10 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
                     />
                 </label>
                 {move || show_retry().then(|| view! {
-                    <button type="button" on:click=move |_| loader.reload()>{move || i18n.t().model.retry}</button>
+                    <button type="button" on:click=move |_| app.reload()>{move || i18n.t().model.retry}</button>
                 })}
                 {move || show_default().then(|| view! {
-                    <button type="button" on:click=move |_| loader.load_default()>
+                    <button type="button" on:click=move |_| app.load_default()>
                         {move || i18n.t().model.load_default}
                     </button>
                 })}
@@ -89,12 +92,13 @@ pub fn ModelPanel(loader: Loader) -> impl IntoView {
 
 /// The backend in use, for the header.
 #[component]
-pub fn BackendBadge(loader: Loader) -> impl IntoView {
+pub fn BackendBadge() -> impl IntoView {
+    let app = use_app();
     let i18n = use_i18n();
     let text = move || {
         let t = &i18n.t().model;
-        loader.state.status.with(|s| match s {
-            LoadStatus::Ready { backend, .. } => backend_text(t, backend),
+        app.load.status.with(|s| match s {
+            LoadStatus::Ready { backend, .. } => backend_text(i18n.t(), backend),
             LoadStatus::Storing { .. } | LoadStatus::Starting { .. } | LoadStatus::Loading { .. } => {
                 t.badge_starting.into()
             }
@@ -102,7 +106,7 @@ pub fn BackendBadge(loader: Loader) -> impl IntoView {
         })
     };
     let class = move || {
-        loader.state.status.with(|s| match s {
+        app.load.status.with(|s| match s {
             LoadStatus::Ready { backend, .. } if backend.fallback_reason.is_some() => "badge badge-warn",
             LoadStatus::Ready { .. } => "badge badge-ok",
             _ => "badge",

@@ -5,7 +5,7 @@
 use crate::protocol::{BackendChoice, Coefs, Sampling};
 
 use super::i18n::{Lang, Msg, Text};
-use super::settings::{Invalid, parse_max_tokens, parse_seed, parse_temperature, parse_top_p};
+use super::input::{Invalid, parse_max_tokens, parse_seed, parse_temperature, parse_top_p};
 use super::tabs::ViewTab;
 
 /// The model shipped next to the page.

@@ -69,9 +69,10 @@ impl VectorWork {
         }
     }
 
-    /// Follows the worker's vector messages, adding new vectors to `vectors`. Returns the bytes
-    /// of a download the user asked for, as (id, bytes); ignores other messages.
-    pub fn apply(&self, response: &Response, vectors: RwSignal<Vec<VectorInfo>>) -> Option<(String, Vec<u8>)> {
+    /// Follows the worker's vector messages (a new vector itself joins the steering state, not
+    /// this). Returns the bytes of a download the user asked for, as (id, bytes); ignores other
+    /// messages.
+    pub fn apply(&self, response: &Response) -> Option<(String, Vec<u8>)> {
         match response {
             Response::BuildProgress { id, done, total } => {
                 self.build.update(|b| {
@@ -82,11 +83,6 @@ impl VectorWork {
                 });
             }
             Response::VectorAdded(info) => {
-                vectors.update(|vs| {
-                    if !vs.iter().any(|v| v.id == info.id) {
-                        vs.push(info.clone());
-                    }
-                });
                 let label = one_line(&info.label);
                 let added = move || {
                     let label = label.clone();
@@ -108,23 +104,26 @@ impl VectorWork {
                     return Some((id.clone(), bytes.clone()));
                 }
             }
-            Response::VectorFailed { id, error } => {
-                // The worker's detail stays as it came (English), after a translated lead-in.
-                let line = one_line(error);
-                let detail = move |t: &'static crate::ui::i18n::Text| {
-                    if line.is_empty() { t.vectors.it_failed.to_string() } else { line.clone() }
-                };
+            // Each failure goes to what failed, worded in the page's language when shown.
+            Response::BuildFailed { id, error }
+                if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| &run.id == id)) =>
+            {
+                self.build.set(None);
+                let error = error.clone();
+                self.build_error.set(Some(Msg::new(move |t| (t.vectors.build_failed)(&(t.failure.failure)(&error)))));
+            }
+            Response::ImportFailed { id, error } if self.importing.with_untracked(|i| i.as_ref() == Some(id)) => {
+                self.importing.set(None);
+                let error = error.clone();
+                self.import_error.set(Some(Msg::new(move |t| (t.vectors.import_failed)(&(t.failure.failure)(&error)))));
+            }
+            Response::ExportFailed { id, error } => {
                 let mut exporting = false;
                 self.exports.update_value(|e| exporting = e.remove(id));
-                if self.build.with_untracked(|b| b.as_ref().is_some_and(|run| &run.id == id)) {
-                    self.build.set(None);
-                    self.build_error.set(Some(Msg::new(move |t| (t.vectors.build_failed)(&detail(t)))));
-                } else if self.importing.with_untracked(|i| i.as_ref() == Some(id)) {
-                    self.importing.set(None);
-                    self.import_error.set(Some(Msg::new(move |t| (t.vectors.import_failed)(&detail(t)))));
-                } else if exporting {
-                    let id = id.clone();
-                    self.export_error.set(Some(Msg::new(move |t| (t.vectors.download_failed)(&id, &detail(t)))));
+                if exporting {
+                    let (id, error) = (id.clone(), error.clone());
+                    self.export_error
+                        .set(Some(Msg::new(move |t| (t.vectors.download_failed)(&id, &(t.failure.failure)(&error)))));
                 }
             }
             // The worker is gone, and with it whatever it was doing.
@@ -354,6 +353,7 @@ pub fn default_layers(vectors: &[VectorInfo], n_layer: Option<u32>) -> (u32, u32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Failure;
 
     fn info(id: &str) -> VectorInfo {
         VectorInfo {
@@ -415,29 +415,30 @@ mod tests {
     }
 
     #[test]
-    fn a_build_reports_progress_then_adds_its_slider() {
+    fn a_build_reports_progress_then_ends() {
         let work = VectorWork::new();
-        let vectors = RwSignal::new(vec![info("sentiment")]);
         work.build.set(Some(BuildRun { id: "mine".into(), label: "Mine".into(), done: 0, total: None }));
-        work.apply(&Response::BuildProgress { id: "other".into(), done: 9, total: 9 }, vectors);
-        work.apply(&Response::BuildProgress { id: "mine".into(), done: 2, total: 4 }, vectors);
+        work.apply(&Response::BuildProgress { id: "other".into(), done: 9, total: 9 });
+        work.apply(&Response::BuildProgress { id: "mine".into(), done: 2, total: 4 });
         assert_eq!(work.build.get_untracked().map(|r| (r.done, r.total)), Some((2, Some(4))));
-        work.apply(&Response::VectorAdded(info("mine")), vectors);
+        work.apply(&Response::VectorAdded(info("mine")));
         assert_eq!(work.build.get_untracked(), None);
         assert!(work.build_done.get_untracked().is_some());
-        let ids: Vec<String> = vectors.get_untracked().into_iter().map(|v| v.id).collect();
-        assert_eq!(ids, ["sentiment", "mine"]);
     }
 
     #[test]
     fn failures_go_to_what_failed_on_one_line() {
         let work = VectorWork::new();
-        let vectors = RwSignal::new(Vec::new());
         work.importing.set(Some("imp".into()));
-        work.apply(&Response::VectorFailed { id: "imp".into(), error: "bad\nfile".into() }, vectors);
+        let error = Failure::OtherWidth { vector: 4096, model: 576 };
+        work.apply(&Response::BuildFailed { id: "imp".into(), error: error.clone() });
+        assert!(work.import_error.get_untracked().is_none(), "a build's failure is not the import's");
+        work.apply(&Response::ImportFailed { id: "imp".into(), error });
         assert_eq!(
             work.import_error.get_untracked().map(|m| m.render(&crate::ui::i18n::EN)).as_deref(),
-            Some("The vector could not be imported: bad file")
+            Some(
+                "The vector could not be imported: this vector is for a model with 4096-wide activations; the loaded model has 576."
+            )
         );
         assert_eq!(work.importing.get_untracked(), None);
         assert!(work.build_error.get_untracked().is_none());
@@ -446,13 +447,12 @@ mod tests {
     #[test]
     fn only_asked_for_bytes_become_downloads() {
         let work = VectorWork::new();
-        let vectors = RwSignal::new(Vec::new());
         let bytes = Response::VectorBytes { id: "sentiment".into(), bytes: b"GGUF".to_vec() };
-        assert_eq!(work.apply(&bytes, vectors), None);
+        assert_eq!(work.apply(&bytes), None);
         work.exports.update_value(|e| {
             e.insert("sentiment".into());
         });
-        assert_eq!(work.apply(&bytes, vectors), Some(("sentiment".into(), b"GGUF".to_vec())));
-        assert_eq!(work.apply(&bytes, vectors), None, "one download per click");
+        assert_eq!(work.apply(&bytes), Some(("sentiment".into(), b"GGUF".to_vec())));
+        assert_eq!(work.apply(&bytes), None, "one download per click");
     }
 }

@@ -13,7 +13,7 @@ use super::dom::{absolute_url, read_file};
 use super::format::one_line;
 use super::i18n::{Msg, VectorsText, use_i18n};
 use super::steering::SteeringState;
-use super::user_vectors::{DATASETS, MAX_IMPORT_BYTES, check_layers, default_layers, parse_pairs};
+use super::user_vectors::{DATASETS, MAX_IMPORT_BYTES, VectorWork, check_layers, default_layers, parse_pairs};
 use super::worker_bridge::Bridge;
 
 /// The dataset choice for pairs typed into the form.
@@ -21,9 +21,8 @@ const TYPED: &str = "typed";
 
 /// "Import vector…": a file picker for control-vector GGUFs, and how the last import went.
 #[component]
-pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>) -> impl IntoView {
+pub fn ImportVector(steering: SteeringState, work: VectorWork, bridge: Bridge, ready: Signal<bool>) -> impl IntoView {
     let i18n = use_i18n();
-    let work = steering.work;
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
         let file = input.files().and_then(|files| files.get(0));
@@ -79,13 +78,13 @@ pub fn ImportVector(steering: SteeringState, bridge: Bridge, ready: Signal<bool>
 #[component]
 pub fn BuildVector(
     steering: SteeringState,
+    work: VectorWork,
     bridge: Bridge,
     ready: Signal<bool>,
     n_layer: Signal<Option<u32>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let t = move || &i18n.t().vectors;
-    let work = steering.work;
     let name = RwSignal::new(String::new());
     let low = RwSignal::new(String::new());
     let high = RwSignal::new(String::new());

@@ -5,21 +5,21 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{BackendChoice, BackendInfo};
+use crate::protocol::{BackendChoice, BackendInfo, Failure, NoWebGpu};
 
 pub struct Selected {
     pub device: Device,
     pub info: BackendInfo,
 }
 
-pub async fn select(choice: BackendChoice) -> Result<Selected, String> {
+pub async fn select(choice: BackendChoice) -> Result<Selected, Failure> {
     match choice {
-        BackendChoice::WebGpu => webgpu().await.map_err(|why| format!("WebGPU is not available: {why}")),
+        BackendChoice::WebGpu => webgpu().await.map_err(Failure::NoWebGpu),
         BackendChoice::Auto => match webgpu().await {
             Ok(selected) => Ok(selected),
             Err(why) => {
                 let mut selected = cpu();
-                selected.info.fallback_reason = Some(format!("WebGPU unavailable: {why}"));
+                selected.info.fallback_reason = Some(why);
                 Ok(selected)
             }
         },
@@ -34,29 +34,30 @@ fn cpu() -> Selected {
     }
 }
 
-async fn webgpu() -> Result<Selected, String> {
+async fn webgpu() -> Result<Selected, NoWebGpu> {
     // Asking the browser first gives a clearer reason than wgpu's error, and the adapter's name.
     let adapter = describe_adapter().await?;
-    let device = Device::wgpu_options().init_async().await.map_err(|e| e.to_string())?;
+    let device = Device::wgpu_options().init_async().await.map_err(|e| NoWebGpu::Failed { detail: e.to_string() })?;
     Ok(Selected { device, info: BackendInfo { name: "WebGPU".into(), adapter: Some(adapter), fallback_reason: None } })
 }
 
 /// `navigator.gpu.requestAdapter()` and its `info`, through Reflect: web-sys's WebGPU bindings
 /// need an unstable cfg for the whole build.
-async fn describe_adapter() -> Result<String, String> {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|_| "no navigator".to_string())?;
+async fn describe_adapter() -> Result<String, NoWebGpu> {
+    let failed = |detail: String| NoWebGpu::Failed { detail };
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|_| NoWebGpu::NotExposed)?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() {
-        return Err("this browser does not expose WebGPU (navigator.gpu is missing)".into());
+        return Err(NoWebGpu::NotExposed);
     }
     let request: Function = Reflect::get(&gpu, &"requestAdapter".into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or("navigator.gpu.requestAdapter is missing")?;
-    let promise: Promise = request.call0(&gpu).map_err(|_| "requestAdapter failed")?.unchecked_into();
-    let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+        .ok_or(NoWebGpu::NotExposed)?;
+    let promise: Promise = request.call0(&gpu).map_err(|e| failed(super::fetch::js_error(&e)))?.unchecked_into();
+    let adapter = JsFuture::from(promise).await.map_err(|e| failed(super::fetch::js_error(&e)))?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("the browser has no WebGPU adapter".into());
+        return Err(NoWebGpu::NoAdapter);
     }
     let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
     let field = |k: &str| Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).filter(|s| !s.is_empty());

@@ -4,13 +4,13 @@
 use tiller_engine::compare::{Compare, Shift, SideStep};
 use tiller_engine::load::LoadedModel;
 use tiller_engine::probe::Probes;
-use tiller_engine::session::Stop;
+use tiller_engine::sequence::{Stop, StopRule};
 use tiller_engine::tokenizer::{StreamDecoder, Tokenizer};
 
 use super::engine::{Control, Engine, Job, prompt_tokens, sampling_params};
 use super::vectors;
 use super::yield_now::yield_now;
-use crate::protocol::{Candidate, GenStats, Response, SideToken, StopReason};
+use crate::protocol::{Candidate, Failure, GenStats, Response, SideToken, StopReason};
 
 /// Runs comparison `job` to its end, streaming `CompareStarted` and `CompareStep`s; returns each
 /// side's stop reason and the timings.
@@ -19,7 +19,7 @@ pub async fn run(
     job: Job,
     control: &Control,
     reply: &dyn Fn(Response),
-) -> Result<(StopReason, StopReason, GenStats), String> {
+) -> Result<(StopReason, StopReason, GenStats), Failure> {
     let LoadedModel { model, tokenizer, stop_ids, .. } = &engine.loaded;
     let (n_layer, n_embd) = (model.config.n_layer, model.config.n_embd);
     // Everything taken from the concepts is copied out before the first await: a vector build
@@ -31,13 +31,13 @@ pub async fn run(
         let probes = Probes::new(&directions, n_layer, n_embd, model.device());
         (steering, probes, concepts.iter().map(|c| c.info.id.clone()).collect::<Vec<_>>())
     };
-    let mut compare =
-        Compare::new(model, steering, probes, sampling_params(&job.sampling), stop_ids).map_err(|e| e.to_string())?;
+    let rule = StopRule::new(stop_ids, Some(job.sampling.max_tokens as usize));
+    let mut compare = Compare::new(model, steering, probes, sampling_params(&job.sampling), rule)?;
     let tokens = prompt_tokens(engine, &job.messages)?;
 
     control.stop.set(false);
     let start = js_sys::Date::now();
-    compare.prefill(&tokens).await.map_err(|e| e.to_string())?;
+    compare.prefill(&tokens).await?;
     reply(Response::CompareStarted {
         id: job.id,
         concepts: concept_ids,
@@ -53,12 +53,12 @@ pub async fn run(
     let decode_start = js_sys::Date::now();
     let mut sides = [SideState::new(), SideState::new()];
     let mut step = 0;
-    while step < job.sampling.max_tokens {
+    loop {
         if control.stop.get() {
             sides.iter_mut().filter(|s| s.stop.is_none()).for_each(|s| s.stop = Some(StopReason::Stopped));
             break;
         }
-        let Some(out) = compare.step().await.map_err(|e| e.to_string())? else { break };
+        let Some(out) = compare.step().await? else { break };
         let plain = sides[0].token(out.plain, tokenizer);
         let steered = sides[1].token(out.steered, tokenizer);
         stats.generated_tokens += plain.is_some() as u32 + steered.is_some() as u32;
@@ -85,19 +85,15 @@ impl SideState {
     }
 
     /// The message for this side's step; `None` when it ended here or before.
-    fn token(&mut self, step: Option<SideStep>, tokenizer: &Tokenizer) -> Option<SideToken> {
-        let step = step?;
-        let token = match step.token {
-            Ok(t) => t,
+    fn token(&mut self, step: Option<Result<SideStep, Stop>>, tokenizer: &Tokenizer) -> Option<SideToken> {
+        let step = match step? {
+            Ok(step) => step,
             Err(end) => {
-                self.stop = Some(match end {
-                    Stop::EndOfGeneration => StopReason::EndOfGeneration,
-                    Stop::MaxTokens => StopReason::MaxTokens,
-                    Stop::ContextFull => StopReason::ContextFull,
-                });
+                self.stop = Some(end.into());
                 return None;
             }
         };
+        let token = step.token;
         Some(SideToken {
             token,
             piece: self.decoder.push(tokenizer, token),

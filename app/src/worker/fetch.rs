@@ -8,9 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
 
-use crate::protocol::{ModelSource, Phase};
-
-pub const MODEL_CACHE: &str = "tiller-models-v1";
+use crate::protocol::{Failure, MODEL_CACHE, ModelSource, Phase};
 
 pub struct Fetched {
     pub bytes: Vec<u8>,
@@ -20,26 +18,25 @@ pub struct Fetched {
 /// Progress is reported at most this often (bytes), so the page isn't flooded with messages.
 const REPORT_EVERY: u64 = 1 << 20;
 
-pub async fn model_bytes(source: &ModelSource, progress: &dyn Fn(Phase, u64, Option<u64>)) -> Result<Fetched, String> {
+pub async fn model_bytes(source: &ModelSource, progress: &dyn Fn(Phase, u64, Option<u64>)) -> Result<Fetched, Failure> {
     let cache = open_cache().await;
     let key = match source {
         ModelSource::Url { url } => url.as_str(),
         ModelSource::Cached { key, .. } => key.as_str(),
     };
+    let failed = |detail: String| Failure::Download { url: key.to_string(), detail };
     if let Some(cache) = &cache
         && let Some(response) = cached(cache, key).await
     {
-        let bytes = read_whole(&response, progress).await?;
+        let bytes = read_whole(&response, progress).await.map_err(failed)?;
         return Ok(Fetched { bytes, from_cache: true });
     }
     let url = match source {
         ModelSource::Url { url } => url,
-        ModelSource::Cached { name, .. } => {
-            return Err(format!("{name} is no longer stored in this browser; pick the file again"));
-        }
+        ModelSource::Cached { name, .. } => return Err(Failure::NotStored { name: name.clone() }),
     };
-    let response = download(url).await?;
-    let bytes = read_body(&response, Phase::Download, progress).await?;
+    let response = download(url).await.map_err(failed)?;
+    let bytes = read_body(&response, Phase::Download, progress).await.map_err(failed)?;
     Ok(Fetched { bytes, from_cache: false })
 }
 
@@ -81,11 +78,11 @@ async fn cached(cache: &Cache, key: &str) -> Option<Response> {
 async fn download(url: &str) -> Result<Response, String> {
     let response: Response = JsFuture::from(scope().fetch_with_str(url))
         .await
-        .map_err(|e| format!("could not download {url}: {}", js_error(&e)))?
+        .map_err(|e| js_error(&e))?
         .dyn_into()
-        .map_err(|_| format!("could not download {url}: not a response"))?;
+        .map_err(|_| "not a response".to_string())?;
     if !response.ok() {
-        return Err(format!("could not download {url}: HTTP {} {}", response.status(), response.status_text()));
+        return Err(format!("HTTP {} {}", response.status(), response.status_text()));
     }
     Ok(response)
 }
@@ -96,8 +93,8 @@ async fn download(url: &str) -> Result<Response, String> {
 /// is too quick to need progress in between.
 async fn read_whole(response: &Response, progress: &dyn Fn(Phase, u64, Option<u64>)) -> Result<Vec<u8>, String> {
     progress(Phase::Cache, 0, None);
-    let promise = response.array_buffer().map_err(|e| format!("reading the model failed: {}", js_error(&e)))?;
-    let buffer = JsFuture::from(promise).await.map_err(|e| format!("reading the model failed: {}", js_error(&e)))?;
+    let promise = response.array_buffer().map_err(|e| js_error(&e))?;
+    let buffer = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
     let bytes = Uint8Array::new(&buffer).to_vec();
     progress(Phase::Cache, bytes.len() as u64, Some(bytes.len() as u64));
     Ok(bytes)
@@ -116,15 +113,12 @@ async fn read_body(
     let mut reported = 0u64;
     progress(phase, 0, total);
     loop {
-        let chunk: Object = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("reading the model failed: {}", js_error(&e)))?
-            .unchecked_into();
+        let chunk: Object = JsFuture::from(reader.read()).await.map_err(|e| js_error(&e))?.unchecked_into();
         if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
             break;
         }
         let value: Uint8Array =
-            Reflect::get(&chunk, &"value".into()).map_err(|_| "reading the model failed".to_string())?.unchecked_into();
+            Reflect::get(&chunk, &"value".into()).map_err(|_| "the stream gave no bytes".to_string())?.unchecked_into();
         let start = bytes.len();
         bytes.resize(start + value.length() as usize, 0);
         value.copy_to(&mut bytes[start..]);

@@ -1,14 +1,17 @@
 //! The inference worker: owns the engine, answers the UI's requests (see `protocol`).
 //!
 //! Loading runs as one task per Load (a newer Load supersedes it); generation runs in the task
-//! that owns the loaded model (`engine::serve`). Stop and SetSteering only flip shared state,
+//! that owns the loaded model (`jobs::serve`). Stop and SetSteering only flip shared state,
 //! which the generation loop reads between tokens. Each vector build or import is a task of its
 //! own on the shared engine; a Load cancels the builds of the model it replaces.
 
 mod backend;
+mod chat;
 mod compare;
 mod engine;
+mod failure;
 mod fetch;
+mod jobs;
 mod user_vectors;
 mod vectors;
 mod yield_now;
@@ -23,12 +26,15 @@ use tiller_engine::gguf::Gguf;
 use tiller_engine::load::LoadedModel;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::protocol::{BackendChoice, ModelInfo, ModelSource, Phase, Request, Response};
+use crate::protocol::{BackendChoice, Failure, ModelInfo, ModelSource, Phase, Request, Response};
 use engine::{Control, Engine, Job, JobKind};
 use user_vectors::{BuildSpec, Cancel};
 
 /// Sends a response to the page.
 type Reply = Rc<dyn Fn(Response)>;
+
+/// A loaded model's job queue and engine, on their way from the load task to the worker.
+type Ready = (UnboundedSender<Job>, Rc<Engine>);
 
 pub struct EngineWorker {
     scope: WorkerScope<Self>,
@@ -41,7 +47,7 @@ pub struct EngineWorker {
     /// Bumped by every Load, so a slower earlier load can tell it was superseded.
     load_generation: Rc<Cell<u64>>,
     /// Where the load task hands its job sender and engine back once a model is ready.
-    ready_jobs: Rc<RefCell<Option<(UnboundedSender<Job>, Rc<Engine>)>>>,
+    ready_jobs: Rc<RefCell<Option<Ready>>>,
     /// Vector builds and imports in flight, by vector id, with what cancels them.
     builds: Rc<RefCell<BTreeMap<String, Cancel>>>,
 }
@@ -94,7 +100,7 @@ impl Worker for EngineWorker {
             }
             Request::CancelBuild { id } => {
                 if let Some(cancel) = self.builds.borrow().get(&id) {
-                    cancel.set(Some("the build was cancelled"));
+                    cancel.set(true);
                 }
             }
             Request::ImportVector { id, name, bytes } => self.import(id, name, bytes),
@@ -102,9 +108,9 @@ impl Worker for EngineWorker {
                 let response = match &self.engine {
                     Some(engine) => match user_vectors::export(engine, &id) {
                         Ok(bytes) => Response::VectorBytes { id, bytes },
-                        Err(error) => Response::VectorFailed { id, error },
+                        Err(error) => Response::ExportFailed { id, error },
                     },
-                    None => Response::VectorFailed { id, error: "no model is loaded yet".into() },
+                    None => Response::ExportFailed { id, error: Failure::NoModel },
                 };
                 self.reply()(response);
             }
@@ -125,33 +131,35 @@ impl EngineWorker {
 
     /// Queue a reply or comparison for the task that owns the model.
     fn submit(&self, job: Job) {
-        let id = job.id;
+        let (id, kind) = (job.id, job.kind);
         let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.unbounded_send(job).is_ok());
         if !sent {
-            self.reply()(Response::GenerateFailed { id, message: "no model is loaded yet".into() });
+            let error = Failure::NoModel;
+            self.reply()(match kind {
+                JobKind::Chat => Response::GenerateFailed { id, error },
+                JobKind::Compare => Response::CompareFailed { id, error },
+            });
         }
     }
 
-    /// The engine for a build or import, registered under `id` with its cancel flag; `None`
-    /// (and the failure already answered) when there is no model or `id` is taken.
-    fn start_task(&self, id: &str) -> Option<(Rc<Engine>, Cancel)> {
-        let fail = |error: &str| self.reply()(Response::VectorFailed { id: id.to_string(), error: error.into() });
-        let Some(engine) = self.engine.clone() else {
-            fail("no model is loaded yet");
-            return None;
-        };
+    /// The engine for a build or import, registered under `id` with its cancel flag; `Err` when
+    /// there is no model or `id` is taken.
+    fn start_task(&self, id: &str) -> Result<(Rc<Engine>, Cancel), Failure> {
+        let engine = self.engine.clone().ok_or(Failure::NoModel)?;
         if self.builds.borrow().contains_key(id) {
-            fail("a vector with this name is already being built or imported");
-            return None;
+            return Err(Failure::VectorNameTaken { id: id.to_string() });
         }
         let cancel: Cancel = Rc::default();
         self.builds.borrow_mut().insert(id.to_string(), cancel.clone());
-        Some((engine, cancel))
+        Ok((engine, cancel))
     }
 
     fn build(&self, spec: BuildSpec) {
         let id = spec.id.clone();
-        let Some((engine, cancel)) = self.start_task(&id) else { return };
+        let (engine, cancel) = match self.start_task(&id) {
+            Ok(task) => task,
+            Err(error) => return self.reply()(Response::BuildFailed { id, error }),
+        };
         let (builds, reply, control) = (self.builds.clone(), self.reply(), self.control.clone());
         spawn_local(async move {
             let result = user_vectors::build(&engine, spec, &cancel, &control, reply.as_ref()).await;
@@ -159,13 +167,16 @@ impl EngineWorker {
             forget_task(&builds, &id, &cancel);
             reply(match result {
                 Ok(info) => Response::VectorAdded(info),
-                Err(error) => Response::VectorFailed { id, error },
+                Err(error) => Response::BuildFailed { id, error },
             });
         });
     }
 
     fn import(&self, id: String, name: String, bytes: Vec<u8>) {
-        let Some((engine, cancel)) = self.start_task(&id) else { return };
+        let (engine, cancel) = match self.start_task(&id) {
+            Ok(task) => task,
+            Err(error) => return self.reply()(Response::ImportFailed { id, error }),
+        };
         let (builds, reply) = (self.builds.clone(), self.reply());
         spawn_local(async move {
             let result = user_vectors::import(&engine, id.clone(), name, bytes).await;
@@ -173,9 +184,9 @@ impl EngineWorker {
             forget_task(&builds, &id, &cancel);
             reply(match (result, cancel.get()) {
                 // The model it was attached to is gone.
-                (Ok(_), Some(why)) => Response::VectorFailed { id, error: why.into() },
-                (Ok(info), None) => Response::VectorAdded(info),
-                (Err(error), _) => Response::VectorFailed { id, error },
+                (Ok(_), true) => Response::ImportFailed { id, error: Failure::Cancelled },
+                (Ok(info), false) => Response::VectorAdded(info),
+                (Err(error), _) => Response::ImportFailed { id, error },
             });
         });
     }
@@ -187,7 +198,7 @@ impl EngineWorker {
         self.engine = None;
         self.ready_jobs.borrow_mut().take();
         for cancel in std::mem::take(&mut *self.builds.borrow_mut()).into_values() {
-            cancel.set(Some("another model was loaded"));
+            cancel.set(true);
         }
         self.control.stop.set(true);
         let generation = self.load_generation.get() + 1;
@@ -210,13 +221,13 @@ impl EngineWorker {
                     let Response::Ready { model, backend, vectors, steering_note, .. } = ready else { unreachable!() };
                     let load_ms = js_sys::Date::now() - started;
                     reply(Response::Ready { model, backend, vectors, steering_note, load_ms });
-                    engine::serve(engine, receiver, control, reply).await;
+                    jobs::serve(engine, receiver, control, reply).await;
                 }
-                Err(message) => {
+                Err(error) => {
                     if let ModelSource::Cached { key, .. } = &source {
                         fetch::forget(key).await;
                     }
-                    reply(Response::LoadFailed { message });
+                    reply(Response::LoadFailed { error });
                 }
             }
         });
@@ -237,18 +248,17 @@ async fn load(
     choice: BackendChoice,
     manifest: Option<&str>,
     reply: &dyn Fn(Response),
-) -> Result<(Engine, Response), String> {
+) -> Result<(Engine, Response), Failure> {
     let progress = |phase, done, total| reply(Response::Progress { phase, done, total });
     let mut fetched = fetch::model_bytes(source, &progress).await?;
     let selected = backend::select(choice).await?;
 
     progress(Phase::Parse, 0, None);
     yield_now::yield_now().await;
-    let gguf = Gguf::parse(&fetched.bytes).map_err(|e| format!("not a usable GGUF file: {e}"))?;
+    let gguf = Gguf::parse(&fetched.bytes).map_err(|e| Failure::ModelFile { detail: e.to_string() })?;
     let general_name = gguf.get("general.name").and_then(|v| v.as_str()).map(str::to_string);
     let n_blocks = |done: usize, total: usize| progress(Phase::Upload, done as u64, Some(total as u64));
-    let loaded = LoadedModel::from_gguf(&gguf, &selected.device, &mut { n_blocks })
-        .map_err(|e| format!("cannot load this model: {e}"))?;
+    let loaded = LoadedModel::from_gguf(&gguf, &selected.device, &mut { n_blocks })?;
     drop(gguf);
 
     let (name, key) = match source {
@@ -264,8 +274,8 @@ async fn load(
     let config = &loaded.model.config;
     let builtins = match manifest {
         None => vectors::Builtins {
-            concepts: Err("no steering manifest was given".to_string()),
-            relative_strength: vectors::DEFAULT_RELATIVE_STRENGTH,
+            concepts: Err(Failure::NoManifest),
+            relative_strength: tiller_engine::manifest::DEFAULT_RELATIVE_STRENGTH,
         },
         Some(url) => vectors::load(url, general_name.as_deref(), config.n_embd, config.n_layer).await,
     };

@@ -3,50 +3,15 @@
 //! ±1 means for vectors built or imported in the browser (`relative_strength`).
 
 use burn::tensor::Device;
-use serde::Deserialize;
 use tiller_engine::gguf::Gguf;
+use tiller_engine::manifest::{DEFAULT_RELATIVE_STRENGTH, Manifest};
 use tiller_engine::steer::{ControlVector, Steering};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Response, WorkerGlobalScope};
 
-use crate::protocol::{Coefs, VectorInfo};
-
-#[derive(Deserialize)]
-struct Manifest {
-    /// The model's `general.name`, when the manifest names it: other models of the same width
-    /// would take the vectors without complaint and mean nothing by them.
-    #[serde(default)]
-    general_name: Option<String>,
-    n_embd: usize,
-    vectors: Vec<Entry>,
-    /// Coefficient 1 of a built or imported vector = this × the mean residual norm of its blocks.
-    #[serde(default)]
-    relative_strength: Option<f32>,
-}
-
-/// `relative_strength` when the manifest gives none (or cannot be read): the built-in sentiment
-/// vector's strength over the mean residual norm of its blocks (4.0 / 250.93, blocks 14–24, from
-/// `tiller.residual_norms` in public/vectors/sentiment.gguf).
-pub const DEFAULT_RELATIVE_STRENGTH: f32 = 0.01594;
-
-#[derive(Deserialize)]
-struct Entry {
-    id: String,
-    label: String,
-    low: String,
-    high: String,
-    min: f32,
-    max: f32,
-    file: String,
-    /// The same pairs' directions at every block, which the Inside view reads the stream with.
-    #[serde(default)]
-    probe: Option<String>,
-    layers: (u32, u32),
-    strength: f32,
-    #[serde(default)]
-    note: String,
-}
+use super::failure::not_a_vector;
+use crate::protocol::{Coefs, Failure, VectorInfo};
 
 pub struct Concept {
     pub info: VectorInfo,
@@ -69,21 +34,16 @@ impl Concept {
 /// What the manifest gives a loaded model: its built-in vectors, or why none fit (shown to the
 /// user as the steering note), and the scale for vectors made in the browser.
 pub struct Builtins {
-    pub concepts: Result<Vec<Concept>, String>,
+    pub concepts: Result<Vec<Concept>, Failure>,
     pub relative_strength: f32,
 }
 
 pub async fn load(manifest_url: &str, general_name: Option<&str>, n_embd: usize, n_layer: usize) -> Builtins {
-    let manifest: Result<Manifest, String> = match get(manifest_url).await {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("the steering manifest is not valid: {e}")),
+    let manifest: Result<Manifest, Failure> = match get(manifest_url).await {
+        Ok(bytes) => Manifest::parse(&bytes).map_err(Failure::from),
         Err(e) => Err(e),
     };
-    let relative_strength = manifest
-        .as_ref()
-        .ok()
-        .and_then(|m| m.relative_strength)
-        .filter(|k| k.is_finite() && *k > 0.0)
-        .unwrap_or(DEFAULT_RELATIVE_STRENGTH);
+    let relative_strength = manifest.as_ref().map_or(DEFAULT_RELATIVE_STRENGTH, Manifest::relative_strength);
     let concepts = match manifest {
         Ok(manifest) => attach(manifest_url, manifest, general_name, n_embd, n_layer).await,
         Err(e) => Err(e),
@@ -98,19 +58,18 @@ async fn attach(
     general_name: Option<&str>,
     n_embd: usize,
     n_layer: usize,
-) -> Result<Vec<Concept>, String> {
-    if manifest.n_embd != n_embd || manifest.general_name.as_deref().is_some_and(|m| Some(m) != general_name) {
-        return Err("the built-in steering vectors were made for another model".into());
-    }
+) -> Result<Vec<Concept>, Failure> {
+    manifest.check_fits(general_name, n_embd, n_layer)?;
     let mut concepts = Vec::new();
     for entry in manifest.vectors {
         let url = resolve(manifest_url, &entry.file)?;
         let bytes = get(&url).await?;
-        let gguf = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", entry.file))?;
-        let mut vector = ControlVector::from_gguf(&gguf).map_err(|e| format!("{}: {e}", entry.file))?;
-        let (start, end) = (entry.layers.0 as usize, entry.layers.1 as usize);
-        if vector.n_embd != n_embd || start == 0 || start > end || end >= n_layer {
-            return Err(format!("{} does not fit the model (width or layers {start}–{end})", entry.file));
+        let gguf = Gguf::parse(&bytes).map_err(|e| not_a_vector(&entry.file, &e))?;
+        let mut vector = ControlVector::from_gguf(&gguf)
+            .map_err(|e| Failure::NotControlVector { file: entry.file.clone(), detail: e.to_string() })?;
+        let (start, end) = entry.layers;
+        if vector.n_embd != n_embd {
+            return Err(Failure::OtherWidth { vector: vector.n_embd as u32, model: n_embd as u32 });
         }
         vector.directions.retain(|&layer, _| (start..=end).contains(&layer));
         let probe = match &entry.probe {
@@ -125,7 +84,7 @@ async fn attach(
             min: entry.min,
             max: entry.max,
             strength: entry.strength,
-            layers: entry.layers,
+            layers: (start as u32, end as u32),
             note: entry.note,
         };
         concepts.push(Concept { info, vector, gguf: bytes, probe });
@@ -133,12 +92,13 @@ async fn attach(
     Ok(concepts)
 }
 
-async fn load_probe(manifest_url: &str, file: &str, n_embd: usize) -> Result<ControlVector, String> {
+async fn load_probe(manifest_url: &str, file: &str, n_embd: usize) -> Result<ControlVector, Failure> {
     let bytes = get(&resolve(manifest_url, file)?).await?;
-    let gguf = Gguf::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
-    let probe = ControlVector::from_gguf(&gguf).map_err(|e| format!("{file}: {e}"))?;
+    let gguf = Gguf::parse(&bytes).map_err(|e| not_a_vector(file, &e))?;
+    let probe = ControlVector::from_gguf(&gguf)
+        .map_err(|e| Failure::NotControlVector { file: file.to_string(), detail: e.to_string() })?;
     if probe.n_embd != n_embd {
-        return Err(format!("{file} does not fit the model (width {})", probe.n_embd));
+        return Err(Failure::OtherWidth { vector: probe.n_embd as u32, model: n_embd as u32 });
     }
     Ok(probe)
 }
@@ -151,16 +111,14 @@ pub fn steering(
     n_layer: usize,
     n_embd: usize,
     device: &Device,
-) -> Result<Steering, String> {
+) -> Result<Steering, Failure> {
     let mut terms = Vec::new();
     for (id, &c) in coefs {
-        let concept = concepts
-            .iter()
-            .find(|k| &k.info.id == id)
-            .ok_or_else(|| format!("no steering vector named {id:?} is loaded for this model"))?;
-        let (lo, hi) = (concept.info.min, concept.info.max);
-        if !(c.is_finite() && (lo..=hi).contains(&c)) {
-            return Err(format!("{} must be between {lo} and {hi}, got {c}", concept.info.label));
+        let concept =
+            concepts.iter().find(|k| &k.info.id == id).ok_or_else(|| Failure::UnknownVector { id: id.clone() })?;
+        let (min, max) = (concept.info.min, concept.info.max);
+        if !(c.is_finite() && (min..=max).contains(&c)) {
+            return Err(Failure::CoefOutOfRange { id: id.clone(), min, max, value: c });
         }
         if c != 0.0 {
             terms.push((&concept.vector, c * concept.info.strength));
@@ -169,16 +127,18 @@ pub fn steering(
     if terms.is_empty() {
         return Ok(Steering::none());
     }
-    Steering::new(&terms, None, n_layer, n_embd, device).map_err(|e| e.to_string())
+    Ok(Steering::new(&terms, None, n_layer, n_embd, device)?)
 }
 
-fn resolve(base: &str, relative: &str) -> Result<String, String> {
-    web_sys::Url::new_with_base(relative, base).map(|u| u.href()).map_err(|_| format!("bad vector path {relative}"))
+fn resolve(base: &str, relative: &str) -> Result<String, Failure> {
+    web_sys::Url::new_with_base(relative, base)
+        .map(|u| u.href())
+        .map_err(|_| Failure::Download { url: relative.to_string(), detail: "not a usable address".into() })
 }
 
-pub async fn get(url: &str) -> Result<Vec<u8>, String> {
+pub async fn get(url: &str) -> Result<Vec<u8>, Failure> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let fail = |why: String| format!("could not load {url}: {why}");
+    let fail = |detail: String| Failure::Download { url: url.to_string(), detail };
     let response: Response =
         JsFuture::from(scope.fetch_with_str(url)).await.map_err(|e| fail(super::fetch::js_error(&e)))?.unchecked_into();
     if !response.ok() {

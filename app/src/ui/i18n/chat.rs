@@ -44,7 +44,7 @@ pub const EN: ChatText = ChatText {
     stop_max_tokens: "Reached the max tokens setting.",
     stop_context_full: "The context window is full; clear the chat to continue.",
     stop_stopped: "Stopped.",
-    failed: |detail| detail.to_string(),
+    failed: |detail| format!("The reply failed: {detail}"),
 };
 
 pub const ZH: ChatText = ChatText {

@@ -9,6 +9,7 @@ mod app;
 mod chat;
 mod compare;
 mod explain;
+mod failure;
 mod inside;
 mod model;
 mod msg;
@@ -23,6 +24,7 @@ pub use app::AppText;
 pub use chat::ChatText;
 pub use compare::CompareText;
 pub use explain::{ExplainText, MethodRow};
+pub use failure::FailureText;
 pub use inside::InsideText;
 pub use model::ModelText;
 pub use msg::Msg;
@@ -87,6 +89,7 @@ pub struct Text {
     pub vectors: VectorsText,
     pub share: ShareText,
     pub explain: ExplainText,
+    pub failure: FailureText,
 }
 
 pub static EN: Text = Text {
@@ -100,6 +103,7 @@ pub static EN: Text = Text {
     vectors: vectors::EN,
     share: share::EN,
     explain: explain::EN,
+    failure: failure::EN,
 };
 
 pub static ZH: Text = Text {
@@ -113,6 +117,7 @@ pub static ZH: Text = Text {
     vectors: vectors::ZH,
     share: share::ZH,
     explain: explain::ZH,
+    failure: failure::ZH,
 };
 
 /// The language of the page, shared through Leptos context.

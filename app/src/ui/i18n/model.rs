@@ -24,10 +24,9 @@ pub struct ModelText {
     pub badge_title: &'static str,
     pub badge_starting: &'static str,
     pub badge_none: &'static str,
-    /// "WebGPU unavailable: <reason>" after the backend's name.
+    /// "WebGPU unavailable: <reason>" after the backend's name (the reason worded by `failure`).
     pub webgpu_unavailable: fn(&str) -> String,
-    pub load_failed: &'static str,
-    /// The worker's reason why a model could not be loaded, as it came.
+    /// Why a model could not be loaded, worded by `failure`.
     pub load_failed_with: fn(&str) -> String,
     pub crashed: fn(&str) -> String,
     pub not_gguf: fn(&str) -> String,
@@ -62,8 +61,7 @@ pub const EN: ModelText = ModelText {
     badge_starting: "Starting the engine…",
     badge_none: "No model loaded",
     webgpu_unavailable: |reason| format!("WebGPU unavailable: {reason}"),
-    load_failed: "The model could not be loaded.",
-    load_failed_with: |detail| detail.to_string(),
+    load_failed_with: |detail| format!("The model could not be loaded: {detail}"),
     crashed: |detail| format!("The engine crashed ({detail}). Load a model again."),
     not_gguf: |name| format!("{name} is not a .gguf model file."),
     cannot_use: |name, e| format!("Cannot use {name}: {e}"),
@@ -97,7 +95,6 @@ pub const ZH: ModelText = ModelText {
     badge_starting: "正在启动引擎……",
     badge_none: "未加载模型",
     webgpu_unavailable: |reason| format!("WebGPU 不可用：{reason}"),
-    load_failed: "无法加载模型。",
     load_failed_with: |detail| format!("无法加载模型：{detail}"),
     crashed: |detail| format!("推理引擎崩溃了（{detail}）。请重新加载模型。"),
     not_gguf: |name| format!("{name} 不是 .gguf 模型文件。"),

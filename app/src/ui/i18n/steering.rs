@@ -4,6 +4,8 @@
 pub struct SteeringText {
     pub title: &'static str,
     pub none_loaded: &'static str,
+    /// While a model loads (its vectors come with it).
+    pub waiting_for_model: &'static str,
     /// Around `vectors/manifest.json`, shown as code.
     pub none_source: (&'static str, &'static str),
     /// The worker's reason why the model has no vectors, as it came.
@@ -41,6 +43,7 @@ impl SteeringText {
 pub const EN: SteeringText = SteeringText {
     title: "Steering",
     none_loaded: "No steering vector is loaded for this model, so these controls are off. ",
+    waiting_for_model: "The sliders switch on once a model has loaded: its steering vectors come with it.",
     none_source: ("Vectors come from ", " and are attached when they fit the model."),
     why_none: |why| why.to_string(),
     intro: "Each slider adds a direction in the model's hidden state (a steering vector), scaled by its value, at \
@@ -90,6 +93,7 @@ pub const EN: SteeringText = SteeringText {
 pub const ZH: SteeringText = SteeringText {
     title: "激活引导",
     none_loaded: "当前模型没有加载引导向量，所以这些控件不可用。",
+    waiting_for_model: "模型加载完成后滑块才会启用：引导向量随模型一同加载。",
     none_source: ("引导向量来自 ", "，与模型匹配时才会挂载。"),
     why_none: |why| format!("原因：{why}"),
     intro: "每个滑块都会在生成每个新词元时，把模型隐藏状态中的一个方向（引导向量）乘以滑块的值后加进去。\

@@ -12,7 +12,6 @@ pub struct VectorsText {
     pub import_failed: fn(&str) -> String,
     pub download_failed: fn(&str, &str) -> String,
     pub save_failed: fn(&str, &str) -> String,
-    pub it_failed: &'static str,
     pub crashed_during_build: &'static str,
     pub summary: &'static str,
     pub intro: &'static str,
@@ -79,7 +78,6 @@ pub const EN: VectorsText = VectorsText {
     import_failed: |e| format!("The vector could not be imported: {e}"),
     download_failed: |id, e| format!("{id}.gguf could not be downloaded: {e}"),
     save_failed: |id, e| format!("{id}.gguf could not be saved: {e}"),
-    it_failed: "it failed",
     crashed_during_build: "The engine crashed during the build.",
     summary: "Build a vector",
     intro: "Pairs of replies to the same prompt that differ in one concept go through the model; the difference of \
@@ -153,7 +151,6 @@ pub const ZH: VectorsText = VectorsText {
     import_failed: |e| format!("无法导入向量：{e}"),
     download_failed: |id, e| format!("无法下载 {id}.gguf：{e}"),
     save_failed: |id, e| format!("无法保存 {id}.gguf：{e}"),
-    it_failed: "失败",
     crashed_during_build: "构建过程中推理引擎崩溃了。",
     summary: "构建引导向量",
     intro: "对同一个提示词、只在某个概念上不同的两条回复会一起送入模型；它们激活值之差就成为一个新的滑块。\
