@@ -10,6 +10,7 @@ import {
   appUrl,
   assert,
   chat,
+  checkCsp,
   fail,
   lastGenerate,
   launch,
@@ -134,6 +135,8 @@ try {
   const sawModel = seen.some((p) => p.endsWith(".gguf"));
   assert(sawModel, "no request for the model was recorded: the same-origin check would miss the worker");
   console.log(`${seen.length} requests, all to ${origin}`);
+  // 6. All of the above ran under the site's Content-Security-Policy.
+  await checkCsp(page, log);
   reportPageErrors(log);
   console.log("chat.mjs: passed (CPU backend, full model, steering, offline, bad file)");
 } catch (e) {

@@ -9,7 +9,20 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { MINUTE, appUrl, assert, chat, fail, launch, protocolLog, rates, reportPageErrors, seconds, waitLoaded } from "./lib.mjs";
+import {
+  MINUTE,
+  appUrl,
+  assert,
+  chat,
+  checkCsp,
+  fail,
+  launch,
+  protocolLog,
+  rates,
+  reportPageErrors,
+  seconds,
+  waitLoaded,
+} from "./lib.mjs";
 
 setTimeout(() => fail("classroom.mjs took longer than 20 minutes"), 20 * MINUTE).unref();
 
@@ -36,8 +49,8 @@ async function runCompare(page, log, timeout) {
   log.reset();
   const from = log.responses.length;
   await page.getByTestId("compare-run").click();
-  const done = await log.wait((r) => r.CompareDone || r.GenerateFailed, timeout, "CompareDone");
-  assert(done.CompareDone, `the comparison failed: ${JSON.stringify(done.GenerateFailed)}`);
+  const done = await log.wait((r) => r.CompareDone || r.CompareFailed, timeout, "CompareDone");
+  assert(done.CompareDone, `the comparison failed: ${JSON.stringify(done.CompareFailed)}`);
   const responses = log.responses.slice(from);
   return {
     request: log.requests.filter((r) => r.Compare).at(-1).Compare,
@@ -195,7 +208,7 @@ try {
   await page.getByTestId("compare-run").click();
   await log.wait((r) => r.CompareStep && r.CompareStep.step >= 2, 3 * MINUTE, "three steps");
   await page.getByTestId("compare-stop").click();
-  const stopped = await log.wait((r) => r.CompareDone || r.GenerateFailed, MINUTE, "CompareDone after Stop");
+  const stopped = await log.wait((r) => r.CompareDone || r.CompareFailed, MINUTE, "CompareDone after Stop");
   assert(stopped.CompareDone?.steered === "Stopped", `after Stop: ${JSON.stringify(stopped)}`);
   console.log(`stop: ended after ${stopped.CompareDone.stats.generated_tokens} tokens`);
 
@@ -209,6 +222,7 @@ try {
   await shot(page, "phone-inside.png");
 
   reportPageErrors(log);
+  await checkCsp(page, log);
   console.log("classroom.mjs: passed (compare, parting, unsteered = chat, readings, heatmap, bars, keyboard, Chinese, stop, phone)");
 } catch (e) {
   await shot(page, "classroom-failure.png").catch(() => {});

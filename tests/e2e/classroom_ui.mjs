@@ -8,7 +8,19 @@
 
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MINUTE, appUrl, assert, chat, fail, launch, protocolLog, reportPageErrors, seconds, waitLoaded } from "./lib.mjs";
+import {
+  MINUTE,
+  appUrl,
+  assert,
+  chat,
+  checkCsp,
+  fail,
+  launch,
+  protocolLog,
+  reportPageErrors,
+  seconds,
+  waitLoaded,
+} from "./lib.mjs";
 
 setTimeout(() => fail("classroom_ui.mjs took longer than 20 minutes"), 20 * MINUTE).unref();
 
@@ -198,6 +210,7 @@ try {
   console.log("phone: no sideways scrolling on chat, compare, inside and learn");
 
   reportPageErrors(log);
+  await checkCsp(page, log);
   console.log("classroom_ui.mjs: passed (language, Learn view, presets, exports, share link, theme, keyboard, names, phone)");
 } catch (e) {
   reportPageErrors(log);

@@ -51,6 +51,13 @@ export async function launch({ webgpu = false } = {}) {
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(30_000);
+  // Every Content-Security-Policy violation on the page reaches the log (protocolLog): the site
+  // must run under its own policy without one. Init scripts are not subject to the policy.
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`tiller:csp-violation ${e.effectiveDirective} ${e.blockedURI || "inline"}`),
+    );
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const close = async () => {
     await context.close().catch(() => {});
@@ -66,7 +73,15 @@ export async function launch({ webgpu = false } = {}) {
  */
 export function protocolLog(page, { echo = false } = {}) {
   // responseTimes[i]: Date.now() when responses[i] reached this process (the benchmark's phases).
-  const log = { requests: [], responses: [], responseTimes: [], pageErrors: [], consoleErrors: [], waiters: [] };
+  const log = {
+    requests: [],
+    responses: [],
+    responseTimes: [],
+    pageErrors: [],
+    consoleErrors: [],
+    cspViolations: [],
+    waiters: [],
+  };
   page.on("console", (msg) => {
     const text = msg.text();
     for (const [tag, list] of [
@@ -87,6 +102,7 @@ export function protocolLog(page, { echo = false } = {}) {
         return;
       }
     }
+    if (text.startsWith("tiller:csp-violation ") || /Content Security Policy/.test(text)) log.cspViolations.push(text);
     if (msg.type() === "error") log.consoleErrors.push(text);
   });
   page.on("pageerror", (err) => log.pageErrors.push(String(err)));
@@ -169,6 +185,35 @@ export function rates(stats) {
     prefill: perSecond(stats.prefilled_tokens, stats.prefill_ms),
     decode: perSecond(Math.max(stats.generated_tokens - 1, 0), stats.decode_ms),
   };
+}
+
+/**
+ * The page runs under the site's Content-Security-Policy, which does block what it should (an
+ * inline script that is not the build's), and nothing the app did violated it.
+ */
+export async function checkCsp(page, log) {
+  const policy = await page.evaluate(
+    () => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute("content") ?? null,
+  );
+  assert(policy, "the page has no Content-Security-Policy");
+  for (const part of ["default-src 'self'", "connect-src 'self'", "object-src 'none'", "'wasm-unsafe-eval'"]) {
+    assert(policy.includes(part), `the policy lacks ${part}: ${policy}`);
+  }
+  const violations = [...log.cspViolations];
+  assert(violations.length === 0, `the app violated its Content-Security-Policy: ${violations.slice(0, 3).join(" | ")}`);
+  // A script the build did not hash must not run.
+  const ran = await page.evaluate(async () => {
+    window.__tillerInline = false;
+    const s = document.createElement("script");
+    s.textContent = "window.__tillerInline = true;";
+    document.head.appendChild(s);
+    await new Promise((r) => setTimeout(r, 100));
+    return window.__tillerInline;
+  });
+  assert(!ran, "an inline script outside the policy ran");
+  await poll(async () => log.cspViolations.length > violations.length, 5_000, "the blocked script's violation report");
+  log.cspViolations.length = violations.length;
+  console.log(`  content security policy: in force, no violation by the app (${policy.length} characters)`);
 }
 
 /** Print the page's errors (not a failure by themselves: SwiftShader's WebGPU logs some). */

@@ -12,6 +12,7 @@ import {
   appUrl,
   assert,
   chat,
+  checkCsp,
   fail,
   lastGenerate,
   launch,
@@ -67,12 +68,15 @@ await page.addInitScript(() => {
   }).observe(document, { subtree: true, childList: true, characterData: true });
 });
 
-/** Wait for the worker's answer about vector `id`: VectorAdded or VectorFailed. */
+/** Wait for the worker's answer about vector `id`: VectorAdded, BuildFailed or ImportFailed. */
 const outcome = (id, timeout) =>
   log.wait(
-    (r) => (r.VectorAdded && r.VectorAdded.id === id) || (r.VectorFailed && r.VectorFailed.id === id),
+    (r) =>
+      (r.VectorAdded && r.VectorAdded.id === id) ||
+      (r.BuildFailed && r.BuildFailed.id === id) ||
+      (r.ImportFailed && r.ImportFailed.id === id),
     timeout,
-    `VectorAdded or VectorFailed for ${id}`,
+    `VectorAdded, BuildFailed or ImportFailed for ${id}`,
   );
 
 /** Click a download link and return { name, bytes }. */
@@ -187,15 +191,15 @@ try {
   // 5. Bad files: one line each, nothing added.
   const before = await page.locator('[data-testid^="slider-"]').count();
   const garbage = await importFile("broken.gguf", Buffer.from("this is not a gguf file at all"), "broken");
-  assert(garbage.VectorFailed, `a text file was accepted: ${JSON.stringify(garbage)}`);
+  assert(garbage.ImportFailed, `a text file was accepted: ${JSON.stringify(garbage)}`);
   console.log(`a text file: ${JSON.stringify(await importError())}`);
   const wide = await importFile("llama-7b.gguf", controlVector(4096, [10, 11]), "llama-7b");
-  assert(wide.VectorFailed, `a 4096-wide vector was accepted: ${JSON.stringify(wide)}`);
+  assert(wide.ImportFailed?.error?.OtherWidth, `a 4096-wide vector was accepted: ${JSON.stringify(wide)}`);
   const wideError = await importError();
   assert(wideError.includes("4096-wide") && wideError.includes(String(n_embd)), `the width error: ${JSON.stringify(wideError)}`);
   console.log(`a 4096-wide vector: ${JSON.stringify(wideError)}`);
   const model = await importFile("tiny.gguf", readFileSync(TINY), "tiny");
-  assert(model.VectorFailed, `a model file was accepted as a vector: ${JSON.stringify(model)}`);
+  assert(model.ImportFailed, `a model file was accepted as a vector: ${JSON.stringify(model)}`);
   console.log(`a model file: ${JSON.stringify(await importError())}`);
   assert((await page.locator('[data-testid^="slider-"]').count()) === before, "a bad file added a slider");
 
@@ -212,7 +216,7 @@ try {
   assert(building, "the build ended by itself during the reply");
   await page.getByTestId("build-cancel").click();
   const cancelled = await outcome("sentiment-again", 5 * MINUTE);
-  assert(cancelled.VectorFailed, `the cancelled build ended with ${JSON.stringify(cancelled)}`);
+  assert(cancelled.BuildFailed?.error === "Cancelled", `the cancelled build ended with ${JSON.stringify(cancelled)}`);
   const buildError = (await page.getByTestId("build-error").textContent()).trim();
   assert(/cancelled/.test(buildError), `the build error: ${JSON.stringify(buildError)}`);
   console.log(
@@ -232,6 +236,7 @@ try {
   console.log(`cheer-test ${value}: Generate carried ${coef}; reply in ${seconds(reply.ms)}: ${JSON.stringify(reply.text)}`);
 
   reportPageErrors(log);
+  await checkCsp(page, log);
   console.log("vectors.mjs: passed (build with progress, download, import, bad files, cancel, steering with the new slider)");
 } catch (e) {
   reportPageErrors(log);

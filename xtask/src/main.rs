@@ -10,7 +10,9 @@
 //!   bench-browser   the web app in headless Chromium: load time, tokens/s, peak memory [cpu flex webgpu]
 
 mod bench;
+mod csp;
 mod e2e;
+mod imports;
 mod serve;
 mod site;
 mod tools;
@@ -88,6 +90,8 @@ fn test() -> Result<(), String> {
     // Style and lints first: they take seconds to minutes, the rest most of an hour.
     tools::cargo(&["fmt", "--all", "--check"], &[])?;
     tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    imports::check(&root())?;
+    println!("imports: no cycle in any crate; the engine has no web or UI dependency");
     tools::vulkan_driver();
     fetch_model()?;
     tools::cargo(&["test", "--release", "--workspace"], &[])?;

@@ -34,6 +34,8 @@ pub fn dist() -> Result<PathBuf, String> {
     let (before, after) = strip_names(&worker)?;
     println!("xtask: {}: {before} → {after} bytes without its name section", worker.display());
     link_or_copy(&model, &dist.join(MODEL_DIR).join(tiller_fetch::FILE_NAME))?;
+    let inline = crate::csp::add_to(&dist.join("index.html"))?;
+    println!("xtask: dist/index.html has a Content-Security-Policy ({inline} inline script allowed by its hash)");
     let shell = finalize_service_worker(&dist)?;
     println!(
         "xtask: dist/ is ready: {} files precached by sw.js (cache tiller-shell-{}), the model in {MODEL_DIR}/",
