@@ -51,6 +51,7 @@ async fn kv_cache_matches_prefill_on_the_cpu() {
 
 #[wasm_bindgen_test]
 async fn webgpu_agrees_with_the_cpu() {
+    #[cfg(feature = "wgpu")]
     match Device::wgpu_options().init_async().await {
         Ok(gpu) => {
             let worst = tiny::backends_differ_by(&cpu(), &gpu).await;
@@ -59,4 +60,8 @@ async fn webgpu_agrees_with_the_cpu() {
         }
         Err(e) => console_log!("WebGPU test did not run: no adapter in this browser ({e})"),
     }
+    // `wasm-pack test --headless --chrome engine` builds the crate's default features (CPU only);
+    // `--features wgpu` (or `cargo xtask test`) includes WebGPU.
+    #[cfg(not(feature = "wgpu"))]
+    console_log!("WebGPU test did not run: built without the `wgpu` feature (add --features wgpu)");
 }

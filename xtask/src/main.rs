@@ -87,16 +87,55 @@ fn chat(extra: &[String]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
-    // Style and lints first: they take seconds to minutes, the rest most of an hour.
-    tools::cargo(&["fmt", "--all", "--check"], &[])?;
-    tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
-    imports::check(&root())?;
-    println!("imports: no cycle in any crate; the engine has no web or UI dependency");
-    tools::vulkan_driver();
-    fetch_model()?;
-    tools::cargo(&["test", "--release", "--workspace"], &[])?;
-    // The UI's unit tests need its feature, which the workspace run leaves off (it pulls in Leptos).
-    tools::cargo(&["test", "--release", "-p", "tiller-app", "--features", "ui", "--lib"], &[])?;
-    e2e::engine_in_browser()?;
-    e2e::app()
+    let mut steps = Steps::default();
+    let result = run_tests(&mut steps);
+    steps.report();
+    result
+}
+
+fn run_tests(steps: &mut Steps) -> Result<(), String> {
+    // Style, lints and the import check first: they take seconds to minutes, the rest longer.
+    steps.run("cargo fmt --check", || tools::cargo(&["fmt", "--all", "--check"], &[]))?;
+    steps.run("clippy -D warnings", || {
+        tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])
+    })?;
+    steps.run("imports run one way", || {
+        imports::check(&root())?;
+        println!("imports: no cycle in any crate; the engine has no web or UI dependency");
+        Ok(())
+    })?;
+    steps.run("tools and the model", || {
+        tools::vulkan_driver();
+        fetch_model()
+    })?;
+    steps.run("native tests", || tools::cargo(&["test", "--release", "--workspace"], &[]))?;
+    // The UI's unit tests need its feature, which the workspace run leaves off (it pulls in
+    // Leptos); the dev profile compiles Leptos natively in a fraction of a release build's time.
+    steps.run("UI unit tests", || tools::cargo(&["test", "-p", "tiller-app", "--features", "ui", "--lib"], &[]))?;
+    steps.run("engine in the browser", e2e::engine_in_browser)?;
+    steps.run("the app in the browser", e2e::app)
+}
+
+/// Wall-clock time of each step of `cargo xtask test`, printed at the end (also after a failure).
+#[derive(Default)]
+struct Steps {
+    done: Vec<(&'static str, std::time::Duration, bool)>,
+}
+
+impl Steps {
+    fn run(&mut self, name: &'static str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let result = f();
+        self.done.push((name, started.elapsed(), result.is_ok()));
+        result
+    }
+
+    fn report(&self) {
+        println!("== cargo xtask test, step by step");
+        for (name, took, ok) in &self.done {
+            println!("   {:<24} {:>6.1} min{}", name, took.as_secs_f64() / 60.0, if *ok { "" } else { "  FAILED" });
+        }
+        let total: f64 = self.done.iter().map(|(_, t, _)| t.as_secs_f64()).sum();
+        println!("   {:<24} {:>6.1} min", "total", total / 60.0);
+    }
 }

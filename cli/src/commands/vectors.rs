@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
 use tiller_engine::chat::Message;
-use tiller_engine::concept::{self, ConceptVector, ConditionVector, Contrasts, Method, Pair, Positions, prompt_means};
+use tiller_engine::concept::{
+    self, ConceptVector, ConditionVector, Contrasts, Method, Pair, PairsError, Positions, prompt_means,
+};
 use tiller_engine::load::LoadedModel;
 
 use crate::model_arg::ModelArgs;
@@ -188,7 +190,11 @@ pub(crate) fn collect(
 /// One pair per non-blank line; errors name the file and line.
 pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    concept::parse_pairs(&text).map_err(|e| format!("{}: {e}", path.display()))
+    concept::parse_pairs(&text).map_err(|e| match e {
+        // file:line: as compilers write it, for editors to jump to.
+        PairsError::Line { line, why } => format!("{}:{line}: {why}", path.display()),
+        e => format!("{}: {e}", path.display()),
+    })
 }
 
 /// Per block: the typical residual norm, the separation of the two sides, and their ratio, which
