@@ -143,7 +143,8 @@ impl Sequence {
         &self.waiting
     }
 
-    /// Logits for the next choice (empty before the first forward or while tokens wait).
+    /// The last forward's logits: those the next choice reads, or the last choice read (empty
+    /// before the first forward).
     pub fn logits(&self) -> &[f32] {
         &self.logits
     }
@@ -168,8 +169,8 @@ impl Sequence {
                 }
             }
         }
+        // The logits stay until the next forward: Compare reads the ones a choice was made from.
         let token = self.sampler.sample(&self.logits, &self.tokens);
-        self.logits.clear();
         if !self.rule.ignore_eos && self.rule.stop_ids.contains(&token) {
             self.ended = Some(Stop::EndOfGeneration);
             return Err(Stop::EndOfGeneration);
