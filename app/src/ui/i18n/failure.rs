@@ -8,8 +8,9 @@ pub struct FailureText {
     pub no_webgpu: fn(&NoWebGpu) -> String,
 }
 
+/// A detail on one line (the words here sit below `ui::format`, which uses them).
 fn line(detail: &str) -> String {
-    crate::ui::format::one_line(detail)
+    detail.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub const EN: FailureText = FailureText { failure: en, no_webgpu: en_webgpu };
