@@ -1,6 +1,8 @@
 //! The site's Content-Security-Policy, as a `<meta>` in dist/index.html (a static host may not
 //! let us set headers). Everything comes from the site itself; WebAssembly may compile; the only
-//! inline scripts allowed are those Trunk wrote into this build's page, by their hashes.
+//! inline scripts allowed are those Trunk wrote into this build's page, by their hashes. Workers
+//! may also start from `blob:` URLs: gloo-worker starts the engine's worker from a small blob
+//! script that loads `tiller-worker.js` from the site.
 
 use std::path::Path;
 
@@ -11,7 +13,7 @@ pub fn policy(script_hashes: &[String]) -> String {
     let scripts: String = script_hashes.iter().map(|h| format!(" {h}")).collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; \
+         img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; \
          form-action 'self'"
     )
 }
