@@ -57,7 +57,8 @@ pub struct Sequence {
     tokens: Vec<u32>,
     /// To run at the next [`advance`]: the prompt's uncached part, or the last chosen token.
     waiting: Vec<u32>,
-    /// For the next choice; empty until a forward has produced them.
+    /// The last forward's logits (kept after a choice: Compare reads them); empty before the
+    /// first forward.
     logits: Vec<f32>,
     sampler: Sampler,
     rule: StopRule,
@@ -189,12 +190,9 @@ impl Sequence {
 
 /// Run every sequence's waiting tokens in one packed forward, `hook` seeing the packed rows in
 /// the order given, and keep each one's logits for its next choice. Every sequence must have
-/// tokens waiting and room for them (`stopped()` is `None`). On an error no sequence has
-/// changed.
+/// tokens waiting and room for them (`stopped()` is `None`; `forward_batch` refuses one without
+/// room). On an error no sequence has changed.
 pub async fn advance(model: &Llama, seqs: &mut [&mut Sequence], hook: &mut dyn ResidualHook) -> Result<(), ModelError> {
-    if let Some(s) = seqs.iter().find(|s| s.waiting.len() + s.tokens.len() > s.n_ctx) {
-        return Err(ModelError::ContextFull { needed: s.waiting.len() + s.tokens.len(), limit: s.n_ctx });
-    }
     let mut caches: Vec<KvCache> = seqs.iter_mut().map(|s| std::mem::take(&mut s.cache)).collect();
     let inputs: Vec<&[u32]> = seqs.iter().map(|s| s.waiting.as_slice()).collect();
     let result = model.forward_batch(&inputs, &mut caches, hook, Logits::Last);
