@@ -200,6 +200,12 @@ pub enum Response {
         id: u64,
         piece: String,
     },
+    /// What the steering's gate read from reply `id`'s prompt, before its first token (only when
+    /// a slider with a gated part is on).
+    Gate {
+        id: u64,
+        gate: GateReport,
+    },
     Done {
         id: u64,
         stop: StopReason,
@@ -249,6 +255,8 @@ pub enum Response {
         concepts: Vec<String>,
         n_layer: u32,
         prompt_tokens: u32,
+        /// What the steered side's gate read from the prompt.
+        gate: Option<GateReport>,
     },
     /// Token `step` of each reply; a side is `None` once it has ended.
     CompareStep {
@@ -405,6 +413,34 @@ pub struct VectorInfo {
     pub layers: (u32, u32),
     /// Where the vector came from, shown next to the slider.
     pub note: String,
+    /// A second direction under the slider that only some prompts get (safety's refusal).
+    pub gated: Option<GatedInfo>,
+}
+
+/// The conditional part of a slider, shown under it: a direction added to the reply only when
+/// a probe at one block says the prompt asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatedInfo {
+    pub layers: (u32, u32),
+    pub strength: f32,
+    /// The block the gate's probe reads, and the score above which it opens.
+    pub condition_block: u32,
+    pub threshold: f32,
+    pub note: String,
+}
+
+/// What a gate read from one prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// The probe's score, 0..1.
+    pub score: f32,
+    pub threshold: f32,
+}
+
+impl GateReport {
+    pub fn engaged(&self) -> bool {
+        self.score > self.threshold
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,6 +95,7 @@ fn every_vector_response_survives_bincode() {
         strength: 2.37,
         layers: (3, 5),
         note: "Built here from 4 pairs".into(),
+        gated: None,
     }));
     round_trip(Response::VectorBytes { id: "sentiment".into(), bytes: (0..=255).collect() });
     round_trip(Response::ImportFailed { id: "dragon".into(), error: Failure::OtherWidth { vector: 4096, model: 576 } });
@@ -127,6 +128,13 @@ fn every_response_survives_bincode() {
             strength: 4.0,
             layers: (6, 18),
             note: "preview".into(),
+            gated: Some(GatedInfo {
+                layers: (6, 16),
+                strength: 10.0,
+                condition_block: 8,
+                threshold: 0.75,
+                note: "refusal".into(),
+            }),
         }],
         steering_note: None,
         load_ms: 1234.5,
@@ -189,7 +197,9 @@ fn every_comparison_message_survives_bincode() {
         concepts: vec!["sentiment".into(), "safety".into()],
         n_layer: 30,
         prompt_tokens: 21,
+        gate: Some(GateReport { score: 0.83, threshold: 0.41 }),
     });
+    round_trip(Response::Gate { id: 9, gate: GateReport { score: 0.1, threshold: 0.41 } });
     let side = SideToken {
         token: 42,
         piece: " héllo\n".into(),

@@ -60,3 +60,12 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The gate's reading, as the CLI prints it (the app words it in its own languages).
+pub(crate) fn describe_gate(g: &tiller_engine::concept::GateReading) -> String {
+    if g.engaged() {
+        format!("[gate engaged: this request scored {:.2} against a threshold of {:.2}]", g.score, g.threshold)
+    } else {
+        format!("[gate closed: this request scored {:.2}, below the threshold of {:.2}]", g.score, g.threshold)
+    }
+}

@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use clap::Args;
+use tiller_engine::concept::ConditionVector;
+use tiller_engine::gate::SteerPlan;
 use tiller_engine::gguf::Gguf;
 use tiller_engine::model::LlamaConfig;
 use tiller_engine::steer::{ControlVector, Steering};
@@ -15,21 +17,48 @@ pub struct SteeringArgs {
     /// Apply vectors only to blocks A..=B (default: 1 to the last block)
     #[arg(long = "layer-range", num_args = 2, value_names = ["A", "B"])]
     pub layer_range: Option<Vec<usize>>,
+    /// Apply conditional vectors (files with a tiller.condition) to every prompt, ungated
+    #[arg(long)]
+    pub no_condition: bool,
 }
 
 impl SteeringArgs {
-    pub fn build(&self, config: &LlamaConfig, device: &Device) -> Result<Steering, String> {
-        let mut vectors = Vec::new();
+    /// The vectors' sum; a file that carries a condition (CAST) applies only to the replies of
+    /// prompts that open its gate, unless `--no-condition`.
+    pub fn build(&self, config: &LlamaConfig, device: &Device) -> Result<SteerPlan, String> {
+        let (mut always, mut gated) = (Vec::new(), Vec::new());
+        let mut condition: Option<ConditionVector> = None;
         for spec in &self.control_vectors {
             let (file, scale) = parse_spec(spec)?;
+            let at = |e: &dyn std::fmt::Display| format!("{}: {e}", file.display());
             let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-            let cv = ControlVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
-            vectors.push((cv, scale));
+            let g = Gguf::parse(&bytes).map_err(|e| at(&e))?;
+            let cv = ControlVector::from_gguf(&g).map_err(|e| at(&e))?;
+            match ConditionVector::from_gguf(&g).map_err(|e| at(&e))? {
+                Some(c) if !self.no_condition => {
+                    if condition.as_ref().is_some_and(|have| *have != c) {
+                        return Err(format!(
+                            "{}: a second condition; the vectors of one run can share one gate only (or pass --no-condition)",
+                            file.display()
+                        ));
+                    }
+                    condition = Some(c);
+                    gated.push((cv, scale));
+                }
+                _ => always.push((cv, scale)),
+            }
         }
         let range = self.layer_range.as_ref().map(|r| (r[0], r[1]));
-        let terms: Vec<(&ControlVector, f32)> = vectors.iter().map(|(cv, s)| (cv, *s)).collect();
-        Steering::new(&terms, range, config.n_layer, config.n_embd, device).map_err(|e| e.to_string())
+        let sum = |vectors: &[(ControlVector, f32)]| -> Result<Steering, String> {
+            let terms: Vec<(&ControlVector, f32)> = vectors.iter().map(|(cv, s)| (cv, *s)).collect();
+            Steering::new(&terms, range, config.n_layer, config.n_embd, device).map_err(|e| e.to_string())
+        };
+        let plain = sum(&always)?;
+        match condition {
+            None => Ok(plain.into()),
+            Some(c) => SteerPlan::gated(plain, &sum(&gated)?, c, config.n_layer, config.n_embd, device)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 

@@ -12,11 +12,13 @@
 //!
 //! The shadow starts as a copy of the plain cache, since the prompt is the same and unsteered.
 
-use crate::batch::PerSequence;
+use crate::concept::GateReading;
+use crate::gate::{self, SteerPlan};
 use crate::model::{Llama, ModelError};
 use crate::probe::{Probes, Reading};
 use crate::sample::{SampleError, Sampler, SamplingParams};
 use crate::sequence::{Sequence, Stop, StopRule, advance};
+use crate::steer::PerSequence;
 use crate::steer::Steering;
 
 /// How many of the most likely tokens each side of a shift lists.
@@ -85,7 +87,9 @@ impl Side {
 
 pub struct Compare<'m> {
     model: &'m Llama,
-    steering: Steering,
+    steering: SteerPlan,
+    /// What the steering's condition read from the prompt.
+    gate: Option<GateReading>,
     none: Steering,
     probes: Probes,
     plain: Side,
@@ -99,7 +103,7 @@ impl<'m> Compare<'m> {
     /// Both sides sample with `params` (the same seed) and end by `rule`.
     pub fn new(
         model: &'m Llama,
-        steering: Steering,
+        steering: impl Into<SteerPlan>,
         probes: Probes,
         params: SamplingParams,
         rule: StopRule,
@@ -110,7 +114,8 @@ impl<'m> Compare<'m> {
         };
         Ok(Self {
             model,
-            steering,
+            steering: steering.into(),
+            gate: None,
             none: Steering::none(),
             probes,
             plain: side()?,
@@ -128,16 +133,24 @@ impl<'m> Compare<'m> {
             side.ended = false;
         }
         let lens = [prompt.len(), prompt.len()];
-        let steer = PerSequence { steerings: vec![&self.none, &self.steering], lens: lens.to_vec() };
-        let mut hook = (steer, self.probes.hook(&lens));
-        advance(self.model, &mut [&mut self.plain.seq, &mut self.steered.seq], &mut hook).await?;
-        let mut readings = hook.1.read().await?.into_iter();
+        let mut probes = self.probes.hook(&lens);
+        let plans = [&SteerPlan::default(), &self.steering];
+        let seqs = &mut [&mut self.plain.seq, &mut self.steered.seq];
+        // The probes read the first pass: on a steered side whose gate opened, the prompt's
+        // last reading is from before the gated part (every reading after it has it).
+        self.gate = gate::prefill(self.model, seqs, &plans, &mut probes).await?[1];
+        let mut readings = probes.read().await?.into_iter();
         self.plain.reading = readings.next();
         self.steered.reading = readings.next();
         // The prompt is the same and unsteered on the plain side: the shadow starts from it.
         self.shadow = self.plain.seq.clone();
         self.shadow_reading = self.plain.reading.clone();
         Ok(())
+    }
+
+    /// What the steering's condition read from the prompt (`None` without a condition).
+    pub fn gate(&self) -> Option<GateReading> {
+        self.gate
     }
 
     /// Choose each side's next token; `None` once both have ended. Call [`Compare::prefill`]
@@ -168,8 +181,8 @@ impl<'m> Compare<'m> {
             steerings.push(&self.none);
         }
         if steered {
+            steerings.extend([self.steering.for_reply(self.gate, self.steered.seq.chosen()), &self.none]);
             seqs.extend([&mut self.steered.seq, &mut self.shadow]);
-            steerings.extend([&self.steering, &self.none]);
         }
         if seqs.is_empty() {
             return Ok(());

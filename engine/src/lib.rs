@@ -7,6 +7,7 @@ pub mod batch;
 pub mod chat;
 pub mod compare;
 pub mod concept;
+pub mod gate;
 pub mod gguf;
 pub mod kernels;
 pub mod load;

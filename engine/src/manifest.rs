@@ -45,6 +45,22 @@ pub struct Slider {
     pub strength: f32,
     #[serde(default)]
     pub note: String,
+    /// A second direction under the same slider that applies only to replies whose prompt opens
+    /// the gate its file carries (`tiller.condition.*`): safety's refusal beside civility.
+    #[serde(default)]
+    pub gated: Option<GatedPart>,
+}
+
+/// The conditional part of a slider (see [`crate::gate`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GatedPart {
+    /// A control-vector GGUF with a condition, relative to the manifest.
+    pub file: String,
+    pub layers: (usize, usize),
+    /// The scale a coefficient of 1 applies.
+    pub strength: f32,
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -71,6 +87,10 @@ impl Manifest {
                 Some("needs a positive strength")
             } else if s.layers.0 == 0 || s.layers.0 > s.layers.1 {
                 Some("needs layers [first, last] with 1 ≤ first ≤ last")
+            } else if let Some(g) = &s.gated
+                && !(g.strength.is_finite() && g.strength > 0.0 && g.layers.0 >= 1 && g.layers.0 <= g.layers.1)
+            {
+                Some("has a gated part without a positive strength and blocks [first, last]")
             } else {
                 None
             };
@@ -91,15 +111,16 @@ impl Manifest {
         if self.n_embd != n_embd || self.general_name.as_deref().is_some_and(|m| Some(m) != general_name) {
             return Err(ManifestError::OtherModel);
         }
-        match self.vectors.iter().find(|s| s.layers.1 >= n_layer) {
-            Some(s) => Err(ManifestError::Blocks {
-                id: s.id.clone(),
-                start: s.layers.0,
-                end: s.layers.1,
-                last: n_layer.saturating_sub(1),
-            }),
-            None => Ok(()),
+        let ranges = self
+            .vectors
+            .iter()
+            .flat_map(|s| std::iter::once((s, s.layers)).chain(s.gated.as_ref().map(|g| (s, g.layers))));
+        for (s, (start, end)) in ranges {
+            if end >= n_layer {
+                return Err(ManifestError::Blocks { id: s.id.clone(), start, end, last: n_layer.saturating_sub(1) });
+            }
         }
+        Ok(())
     }
 
     pub fn slider(&self, id: &str) -> Option<&Slider> {

@@ -181,6 +181,23 @@ impl Sequence {
         Ok(token)
     }
 
+    /// Tokens chosen since [`Sequence::start`].
+    pub fn chosen(&self) -> usize {
+        self.chosen
+    }
+
+    /// Run the last `n` cached tokens again at the next [`advance`] (before any choice: the
+    /// gate re-runs a prompt's tail with other steering).
+    pub(crate) fn rewind(&mut self, n: usize) {
+        debug_assert!(self.waiting.is_empty() && self.chosen == 0, "rewind only a prompt, before choosing");
+        let keep = self.tokens.len().saturating_sub(n);
+        let mut again = self.tokens.split_off(keep);
+        again.append(&mut self.waiting);
+        self.waiting = again;
+        self.cache.truncate(keep);
+        self.logits.clear();
+    }
+
     /// Queue a token chosen elsewhere (Compare's shadow runs the steered side's tokens).
     pub fn follow(&mut self, token: u32) {
         self.logits.clear();

@@ -5,15 +5,18 @@
 //! asks for the next one. Steering changed mid-reply applies from the next token; a new turn
 //! after a change rebuilds the cache, since cached keys and values carry the old steering.
 
-use crate::model::{Llama, ModelError};
+use crate::concept::GateReading;
+use crate::gate::{self, SteerPlan};
+use crate::model::{Llama, ModelError, NoHook};
 use crate::sample::Sampler;
 use crate::sequence::{Sequence, Stop, StopRule, advance};
-use crate::steer::Steering;
 
 pub struct Session<'m> {
     model: &'m Llama,
     seq: Sequence,
-    steering: Steering,
+    steering: SteerPlan,
+    /// What the plan's condition read from the last prompt.
+    gate: Option<GateReading>,
     /// The cache was filled with other steering than `steering`.
     stale: bool,
     /// Tokens the last `prefill` took from the cache instead of running them.
@@ -22,12 +25,20 @@ pub struct Session<'m> {
 
 impl<'m> Session<'m> {
     pub fn new(model: &'m Llama) -> Self {
-        Self { model, seq: Sequence::follower(model), steering: Steering::none(), stale: false, reused: 0 }
+        Self {
+            model,
+            seq: Sequence::follower(model),
+            steering: SteerPlan::default(),
+            gate: None,
+            stale: false,
+            reused: 0,
+        }
     }
 
     /// Takes effect from the next token run through the model.
-    pub fn set_steering(&mut self, steering: Steering) {
-        self.steering = steering;
+    /// A plan with a condition reads it at the next prefill.
+    pub fn set_steering(&mut self, steering: impl Into<SteerPlan>) {
+        self.steering = steering.into();
         self.stale = !self.seq.tokens().is_empty();
     }
 
@@ -41,8 +52,13 @@ impl<'m> Session<'m> {
         }
         self.seq.reply_with(sampler, rule);
         self.reused = self.seq.start(tokens)?;
-        advance(self.model, &mut [&mut self.seq], &mut self.steering).await?;
+        self.gate = gate::prefill(self.model, &mut [&mut self.seq], &[&self.steering], &mut NoHook).await?[0];
         Ok(self.seq.logits())
+    }
+
+    /// What the steering's condition read from the last prompt (`None` without a condition).
+    pub fn gate(&self) -> Option<GateReading> {
+        self.gate
     }
 
     /// How many tokens of the last `prefill` came from the cache.
@@ -53,7 +69,8 @@ impl<'m> Session<'m> {
     /// The next token; `Ok(Err(stop))` once the turn is over.
     pub async fn step(&mut self) -> Result<Result<u32, Stop>, ModelError> {
         if self.seq.stopped().is_none() && !self.seq.waiting().is_empty() {
-            advance(self.model, &mut [&mut self.seq], &mut self.steering).await?;
+            let mut steering = self.steering.for_reply(self.gate, self.seq.chosen()).clone();
+            advance(self.model, &mut [&mut self.seq], &mut steering).await?;
         }
         Ok(self.seq.choose())
     }

@@ -169,6 +169,23 @@ impl Steering {
         self.per_layer.iter().all(Option::is_none)
     }
 
+    /// This steering and `other` at once: their vectors summed block by block.
+    pub fn plus(&self, other: &Steering, device: &Device) -> Steering {
+        let n = self.per_layer.len().max(other.per_layer.len());
+        let per_layer = (0..n)
+            .map(|layer| match (self.at(layer), other.at(layer)) {
+                (None, None) => None,
+                (Some(a), None) | (None, Some(a)) => Some(a.clone()),
+                (Some(a), Some(b)) => {
+                    let host: Vec<f32> = a.host.iter().zip(&b.host).map(|(x, y)| x + y).collect();
+                    let width = host.len();
+                    Some(Added { tensor: Tensor::from_data(TensorData::new(host.clone(), [1, width]), device), host })
+                }
+            })
+            .collect();
+        Steering { per_layer }
+    }
+
     /// The [1, n_embd] sum added after block `layer`, if any.
     pub(crate) fn at(&self, layer: usize) -> Option<&Added> {
         self.per_layer.get(layer).and_then(Option::as_ref)
@@ -186,6 +203,51 @@ impl ResidualHook for Steering {
     fn after_block_rows(&mut self, layer: usize, mut x: Vec<f32>, _n_embd: usize, _device: &Device) -> Vec<f32> {
         if let Some(v) = self.at(layer) {
             x.chunks_exact_mut(v.host.len()).for_each(|row| crate::kernels::ops::add_assign(row, &v.host));
+        }
+        x
+    }
+}
+
+/// Each packed sequence gets its own steering: one broadcast add when they all agree, else a
+/// [rows, n_embd] stack of each sequence's vector repeated over its rows.
+pub(crate) struct PerSequence<'a> {
+    pub(crate) steerings: Vec<&'a Steering>,
+    pub(crate) lens: Vec<usize>,
+}
+
+impl ResidualHook for PerSequence<'_> {
+    fn after_block(&mut self, layer: usize, x: Tensor<2>) -> Tensor<2> {
+        let first = self.steerings[0];
+        if self.steerings.iter().all(|s| std::ptr::eq(*s, first)) {
+            return match first.at(layer) {
+                Some(v) => x.add(v.tensor.clone()),
+                None => x,
+            };
+        }
+        if self.steerings.iter().all(|s| s.at(layer).is_none()) {
+            return x;
+        }
+        let n_embd = x.dims()[1];
+        let parts = self
+            .steerings
+            .iter()
+            .zip(&self.lens)
+            .map(|(s, &len)| match s.at(layer) {
+                Some(v) => v.tensor.clone().expand([len, n_embd]),
+                None => Tensor::zeros([len, n_embd], &x.device()),
+            })
+            .collect();
+        x.add(Tensor::cat(parts, 0))
+    }
+
+    fn after_block_rows(&mut self, layer: usize, mut x: Vec<f32>, n_embd: usize, _device: &Device) -> Vec<f32> {
+        let mut first = 0;
+        for (steering, &len) in self.steerings.iter().zip(&self.lens) {
+            if let Some(v) = steering.at(layer) {
+                let mine = &mut x[first * n_embd..(first + len) * n_embd];
+                mine.chunks_exact_mut(n_embd).for_each(|row| crate::kernels::ops::add_assign(row, &v.host));
+            }
+            first += len;
         }
         x
     }

@@ -199,6 +199,7 @@ mod tests {
             strength: 4.0,
             layers: (1, 2),
             note: String::new(),
+            gated: None,
         }
     }
 

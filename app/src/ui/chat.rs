@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Coefs, Failure, GenStats, Request, Response, Role, Sampling, StopReason, conversation};
+use crate::protocol::{
+    Coefs, Failure, GateReport, GenStats, Request, Response, Role, Sampling, StopReason, conversation,
+};
 
 use super::format::one_line;
 use super::worker_bridge::Bridge;
@@ -30,6 +32,8 @@ pub struct Entry {
     pub outcome: ArcRwSignal<Outcome>,
     /// The generation that writes this (assistant) message.
     pub generation: Option<u64>,
+    /// What the safety gate read from the prompt of this (assistant) message.
+    pub gate: ArcRwSignal<Option<GateReport>>,
 }
 
 #[derive(Clone, Copy)]
@@ -67,6 +71,7 @@ impl ChatState {
             text: ArcRwSignal::new(user_text.to_string()),
             outcome: ArcRwSignal::new(Outcome::Finished(StopReason::EndOfGeneration)),
             generation: None,
+            gate: ArcRwSignal::new(None),
         };
         self.entries.update(|es| es.push(user));
         let history: Vec<(Role, String)> =
@@ -80,6 +85,7 @@ impl ChatState {
             text: ArcRwSignal::new(String::new()),
             outcome: ArcRwSignal::new(Outcome::Streaming),
             generation: Some(id),
+            gate: ArcRwSignal::new(None),
         };
         self.entries.update(|es| es.push(reply));
         self.stats.set(None);
@@ -129,6 +135,11 @@ impl ChatState {
             Response::Token { id, piece } => {
                 if let Some(entry) = self.reply(*id) {
                     entry.text.update(|t| t.push_str(piece));
+                }
+            }
+            Response::Gate { id, gate } => {
+                if let Some(entry) = self.reply(*id) {
+                    entry.gate.set(Some(*gate));
                 }
             }
             Response::Done { id, stop, stats } => {
@@ -188,6 +199,7 @@ mod tests {
             text: ArcRwSignal::new(String::new()),
             outcome: ArcRwSignal::new(Outcome::Streaming),
             generation: Some(7),
+            gate: ArcRwSignal::new(None),
         };
         chat.entries.set(vec![reply.clone()]);
         chat.generating.set(Some(7));
@@ -204,9 +216,22 @@ mod tests {
         chat.apply(&Response::Done { id: 7, stop: StopReason::MaxTokens, stats });
         chat.apply(&Response::Token { id: 7, piece: " late".into() });
         assert_eq!(reply.text.get_untracked(), "Hello");
+        assert_eq!(reply.gate.get_untracked(), None, "no gate without a gated slider");
         assert_eq!(reply.outcome.get_untracked(), Outcome::Finished(StopReason::MaxTokens));
         assert_eq!(chat.generating.get_untracked(), None);
         assert_eq!(chat.stats.get_untracked(), Some(stats));
+    }
+
+    #[test]
+    fn the_gate_reading_lands_on_its_reply() {
+        let (chat, reply) = streaming_reply();
+        let gate = GateReport { score: 0.83, threshold: 0.41 };
+        chat.apply(&Response::Gate { id: 3, gate: GateReport { score: 0.1, threshold: 0.41 } });
+        chat.apply(&Response::Gate { id: 7, gate });
+        assert_eq!(reply.gate.get_untracked(), Some(gate));
+        let en = (crate::ui::i18n::EN.chat.gate)(&gate);
+        assert_eq!(en, "Safety engaged: this request scored 0.83 against a threshold of 0.41.");
+        assert!((crate::ui::i18n::ZH.chat.gate)(&gate).contains("0.83"));
     }
 
     #[test]

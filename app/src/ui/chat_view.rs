@@ -168,6 +168,16 @@ fn Message(entry: Entry) -> impl IntoView {
         move || (assistant && !streaming()).then_some("true")
     };
     let text = entry.text.clone();
+    let gate = entry.gate.clone();
+    let gate_note = move || {
+        gate.get().map(|g| {
+            view! {
+                <p class="msg-gate" class:engaged=g.engaged() data-testid="gate-note">
+                    {move || (i18n.t().chat.gate)(&g)}
+                </p>
+            }
+        })
+    };
     // Model output is text: a text node, never parsed as HTML.
     let meta = move || {
         match outcome.get() {
@@ -193,6 +203,7 @@ fn Message(entry: Entry) -> impl IntoView {
     };
     view! {
         <div class=format!("msg msg-{role}")>
+            {gate_note}
             <div
                 class="bubble"
                 class:streaming=streaming

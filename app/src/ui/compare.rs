@@ -6,7 +6,8 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use crate::protocol::{
-    Candidate, Coefs, Failure, GenStats, Request, Response, Role, Sampling, SideToken, StopReason, conversation,
+    Candidate, Coefs, Failure, GateReport, GenStats, Request, Response, Role, Sampling, SideToken, StopReason,
+    conversation,
 };
 
 use super::format::one_line;
@@ -50,6 +51,8 @@ pub struct RunInfo {
     pub concepts: Vec<String>,
     pub n_layer: u32,
     pub started: bool,
+    /// What the steered side's safety gate read from the prompt.
+    pub gate: Option<GateReport>,
     pub plain_stop: Option<StopReason>,
     pub steered_stop: Option<StopReason>,
     pub stats: Option<GenStats>,
@@ -73,6 +76,7 @@ impl RunInfo {
             concepts: Vec::new(),
             n_layer: 0,
             started: false,
+            gate: None,
             plain_stop: None,
             steered_stop: None,
             stats: None,
@@ -152,10 +156,11 @@ impl CompareState {
     pub fn apply(&self, response: &Response) {
         let current = self.running.get_untracked();
         match response {
-            Response::CompareStarted { id, concepts, n_layer, .. } if current == Some(*id) => {
+            Response::CompareStarted { id, concepts, n_layer, gate, .. } if current == Some(*id) => {
                 self.update_run(*id, |run| {
                     run.concepts = concepts.clone();
                     run.n_layer = *n_layer;
+                    run.gate = *gate;
                     run.started = true;
                 });
             }
@@ -259,7 +264,13 @@ mod tests {
         let id = FIRST_ID;
         state.running.set(Some(id));
         state.run.set(Some(RunInfo::new(id, Coefs::new(), 1)));
-        state.apply(&Response::CompareStarted { id, concepts: vec!["sentiment".into()], n_layer: 2, prompt_tokens: 9 });
+        state.apply(&Response::CompareStarted {
+            id,
+            concepts: vec!["sentiment".into()],
+            n_layer: 2,
+            prompt_tokens: 9,
+            gate: None,
+        });
         state.apply(&Response::CompareStep { id, step: 0, plain: Some(side_token(5)), steered: Some(side_token(5)) });
         state.apply(&Response::CompareStep { id: id + 7, step: 0, plain: Some(side_token(1)), steered: None });
         state.apply(&Response::CompareStep { id, step: 1, plain: Some(side_token(6)), steered: Some(side_token(7)) });

@@ -95,6 +95,16 @@ pub fn ComparePanel(
             view! { <p class="field-error" role="alert" data-testid="compare-error">{line}</p> }
         })
     };
+    // The chat's words for the gate: the steered side is a chat reply with the sliders on.
+    let gate = move || {
+        compare.run.with(|r| r.as_ref().and_then(|r| r.gate)).map(|g| {
+            view! {
+                <p class="msg-gate" class:engaged=g.engaged() data-testid="compare-gate">
+                    {move || (i18n.t().chat.gate)(&g)}
+                </p>
+            }
+        })
+    };
     let speed = move || {
         compare.run.with(|r| {
             r.as_ref().and_then(|r| r.stats).map(|s| {
@@ -139,6 +149,7 @@ pub fn ComparePanel(
             </form>
             {error}
             <p class="compare-summary" aria-live="polite" data-testid="compare-summary">{summary}</p>
+            {gate}
             <div class="compare-columns">
                 <Column compare side=Side::Plain parted view_tab />
                 <Column compare side=Side::Steered parted view_tab />

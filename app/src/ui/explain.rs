@@ -68,6 +68,9 @@ pub fn ExplainPanel() -> impl IntoView {
 
                 <h3>{t.toxic_heading}</h3>
                 <p>{t.toxic}</p>
+
+                <h3 data-testid="conditional-heading">{t.conditional_heading}</h3>
+                {t.conditional.iter().map(|p| view! { <p>{*p}</p> }).collect_view()}
                 <p class="field-hint">{t.source}</p>
             </article>
         }

@@ -275,6 +275,7 @@ mod tests {
             strength: 2.0,
             layers: (1, 2),
             note: String::new(),
+            gated: None,
         };
         let coefs = crate::protocol::Coefs::from([("a".into(), 0.0), ("b".into(), 0.3), ("gone".into(), 1.0)]);
         let lines = steering_lines(&[v("a"), v("b")], &coefs, |v| v.label.to_uppercase());

@@ -115,6 +115,7 @@ mod tests {
             strength: 4.0,
             layers: (1, 2),
             note: String::new(),
+            gated: None,
         }
     }
 

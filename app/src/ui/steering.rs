@@ -146,6 +146,7 @@ mod tests {
             strength: 4.0,
             layers: (10, 20),
             note: "test".into(),
+            gated: None,
         }
     }
 

@@ -68,7 +68,15 @@ pub fn SteeringPanel(
                         .into_iter()
                         .map(|v| {
                             let w = words(t, &v);
-                            view! { <li><strong>{w.label}</strong>{(t.layers)(v.layers.0, v.layers.1)}{w.note}</li> }
+                            let gated = v.gated.as_ref().map(|g| (t.gated)(g));
+                            view! {
+                                <li>
+                                    <strong>{w.label}</strong>
+                                    {(t.layers)(v.layers.0, v.layers.1)}
+                                    {w.note}
+                                    <span data-testid="steering-gated">{gated}</span>
+                                </li>
+                            }
                         })
                         .collect_view()}
                 </ul>

@@ -20,7 +20,7 @@ pub const MAX_IMPORT_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 pub const DATASETS: [(&str, &str); 3] = [
     ("sentiment", "concepts/sentiment.jsonl"),
     ("formality", "concepts/formality.jsonl"),
-    ("safety", "concepts/safety.jsonl"),
+    ("civility", "concepts/civility.jsonl"),
 ];
 
 /// The layer range a build starts from when the sentiment vector is not loaded: the built-in
@@ -366,6 +366,7 @@ mod tests {
             strength: 3.0,
             layers: (2, 4),
             note: String::new(),
+            gated: None,
         }
     }
 

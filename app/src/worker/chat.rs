@@ -10,7 +10,7 @@ use tiller_engine::tokenizer::StreamDecoder;
 use super::engine::{Control, Engine, Job, prompt_tokens, sampling_params};
 use super::vectors;
 use super::yield_now::yield_now;
-use crate::protocol::{Coefs, Failure, GenStats, Response, StopReason};
+use crate::protocol::{Coefs, Failure, GateReport, GenStats, Response, StopReason};
 
 pub async fn run(
     engine: &Engine,
@@ -36,6 +36,9 @@ pub async fn run(
 
     let start = js_sys::Date::now();
     session.prefill(&tokens, sampler, rule).await?;
+    if let Some(g) = session.gate() {
+        reply(Response::Gate { id: job.id, gate: GateReport { score: g.score, threshold: g.threshold } });
+    }
     let mut stats = GenStats {
         prompt_tokens: tokens.len() as u32,
         prefilled_tokens: (tokens.len() - session.reused()) as u32,

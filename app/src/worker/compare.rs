@@ -10,7 +10,7 @@ use tiller_engine::tokenizer::{StreamDecoder, Tokenizer};
 use super::engine::{Control, Engine, Job, prompt_tokens, sampling_params};
 use super::vectors;
 use super::yield_now::yield_now;
-use crate::protocol::{Candidate, Failure, GenStats, Response, SideToken, StopReason};
+use crate::protocol::{Candidate, Failure, GateReport, GenStats, Response, SideToken, StopReason};
 
 /// Runs comparison `job` to its end, streaming `CompareStarted` and `CompareStep`s; returns each
 /// side's stop reason and the timings.
@@ -43,6 +43,7 @@ pub async fn run(
         concepts: concept_ids,
         n_layer: n_layer as u32,
         prompt_tokens: tokens.len() as u32,
+        gate: compare.gate().map(|g| GateReport { score: g.score, threshold: g.threshold }),
     });
     let mut stats = GenStats {
         prompt_tokens: tokens.len() as u32,

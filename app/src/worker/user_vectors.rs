@@ -12,8 +12,8 @@ use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use tiller_engine::concept::{
-    self, ConceptVector, Contrasts, Method, Pair, Positions, calibrated_strength, check_pairs, chunk_for, parse_pairs,
-    residual_norms,
+    self, ConceptError, ConceptVector, Contrasts, Method, Pair, Positions, calibrated_strength, check_pairs, chunk_for,
+    parse_pairs, residual_norms,
 };
 use tiller_engine::gguf::Gguf;
 use tiller_engine::steer::SteerError;
@@ -109,9 +109,15 @@ pub async fn build(
         "Built here from {total} pairs ({source}, {how}), blocks {start}–{end}; ±1 = strength {strength:.2}. \
          Kept until another model loads: download it to keep it."
     );
-    let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, note };
+    let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, note, gated: None };
     let gguf = built.to_gguf("llama");
-    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf, probe: None });
+    engine.concepts.borrow_mut().push(Concept {
+        info: info.clone(),
+        vector: built.vector,
+        gguf,
+        probe: None,
+        gated: None,
+    });
     Ok(info)
 }
 
@@ -128,7 +134,7 @@ pub async fn import(engine: &Engine, id: String, name: String, bytes: Vec<u8>) -
         return Err(not_a_vector(format!("it is a {arch} file")));
     }
     let mut built = ConceptVector::from_gguf(&gguf).map_err(|e| match e {
-        SteerError::Empty => not_a_vector("it has no direction.N tensors".into()),
+        ConceptError::Steer(SteerError::Empty) => not_a_vector("it has no direction.N tensors".into()),
         e => not_a_vector(e.to_string()),
     })?;
     drop(gguf);
@@ -166,8 +172,15 @@ pub async fn import(engine: &Engine, id: String, name: String, bytes: Vec<u8>) -
         strength,
         layers: (start as u32, end as u32),
         note,
+        gated: None,
     };
-    engine.concepts.borrow_mut().push(Concept { info: info.clone(), vector: built.vector, gguf: bytes, probe: None });
+    engine.concepts.borrow_mut().push(Concept {
+        info: info.clone(),
+        vector: built.vector,
+        gguf: bytes,
+        probe: None,
+        gated: None,
+    });
     Ok(info)
 }
 

@@ -3,6 +3,8 @@
 //! ±1 means for vectors built or imported in the browser (`relative_strength`).
 
 use burn::tensor::Device;
+use tiller_engine::concept::ConditionVector;
+use tiller_engine::gate::SteerPlan;
 use tiller_engine::gguf::Gguf;
 use tiller_engine::manifest::{DEFAULT_RELATIVE_STRENGTH, Manifest};
 use tiller_engine::steer::{ControlVector, Steering};
@@ -11,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Response, WorkerGlobalScope};
 
 use super::failure::not_a_vector;
-use crate::protocol::{Coefs, Failure, VectorInfo};
+use crate::protocol::{Coefs, Failure, GatedInfo, VectorInfo};
 
 pub struct Concept {
     pub info: VectorInfo,
@@ -22,6 +24,14 @@ pub struct Concept {
     pub gguf: Vec<u8>,
     /// Directions at more blocks than the vector steers, for reading the stream (built-ins).
     pub probe: Option<ControlVector>,
+    /// The slider's conditional part (built-in safety's refusal direction and its gate).
+    pub gated: Option<Gated>,
+}
+
+pub struct Gated {
+    pub vector: ControlVector,
+    pub condition: ConditionVector,
+    pub strength: f32,
 }
 
 impl Concept {
@@ -62,16 +72,26 @@ async fn attach(
     manifest.check_fits(general_name, n_embd, n_layer)?;
     let mut concepts = Vec::new();
     for entry in manifest.vectors {
-        let url = resolve(manifest_url, &entry.file)?;
-        let bytes = get(&url).await?;
-        let gguf = Gguf::parse(&bytes).map_err(|e| not_a_vector(&entry.file, &e))?;
-        let mut vector = ControlVector::from_gguf(&gguf)
-            .map_err(|e| Failure::NotControlVector { file: entry.file.clone(), detail: e.to_string() })?;
+        let (vector, bytes, _) = load_vector(manifest_url, &entry.file, entry.layers, n_embd).await?;
         let (start, end) = entry.layers;
-        if vector.n_embd != n_embd {
-            return Err(Failure::OtherWidth { vector: vector.n_embd as u32, model: n_embd as u32 });
-        }
-        vector.directions.retain(|&layer, _| (start..=end).contains(&layer));
+        let (gated, gated_info) = match &entry.gated {
+            None => (None, None),
+            Some(part) => {
+                let (vector, _, condition) = load_vector(manifest_url, &part.file, part.layers, n_embd).await?;
+                let condition = condition.ok_or_else(|| Failure::NotControlVector {
+                    file: part.file.clone(),
+                    detail: "the gated vector has no condition (tiller.condition.*)".into(),
+                })?;
+                let info = GatedInfo {
+                    layers: (part.layers.0 as u32, part.layers.1 as u32),
+                    strength: part.strength,
+                    condition_block: condition.layer as u32,
+                    threshold: condition.threshold,
+                    note: part.note.clone(),
+                };
+                (Some(Gated { vector, condition, strength: part.strength }), Some(info))
+            }
+        };
         let probe = match &entry.probe {
             Some(file) => Some(load_probe(manifest_url, file, n_embd).await?),
             None => None,
@@ -86,10 +106,32 @@ async fn attach(
             strength: entry.strength,
             layers: (start as u32, end as u32),
             note: entry.note,
+            gated: gated_info,
         };
-        concepts.push(Concept { info, vector, gguf: bytes, probe });
+        concepts.push(Concept { info, vector, gguf: bytes, probe, gated });
     }
     Ok(concepts)
+}
+
+/// A control vector from the site, cut to `layers`, with the condition its file carries.
+async fn load_vector(
+    manifest_url: &str,
+    file: &str,
+    (start, end): (usize, usize),
+    n_embd: usize,
+) -> Result<(ControlVector, Vec<u8>, Option<ConditionVector>), Failure> {
+    let bytes = get(&resolve(manifest_url, file)?).await?;
+    let gguf = Gguf::parse(&bytes).map_err(|e| not_a_vector(file, &e))?;
+    let mut vector = ControlVector::from_gguf(&gguf)
+        .map_err(|e| Failure::NotControlVector { file: file.to_string(), detail: e.to_string() })?;
+    if vector.n_embd != n_embd {
+        return Err(Failure::OtherWidth { vector: vector.n_embd as u32, model: n_embd as u32 });
+    }
+    vector.directions.retain(|&layer, _| (start..=end).contains(&layer));
+    let condition = ConditionVector::from_gguf(&gguf)
+        .map_err(|e| Failure::NotControlVector { file: file.to_string(), detail: e.to_string() })?;
+    drop(gguf);
+    Ok((vector, bytes, condition))
 }
 
 async fn load_probe(manifest_url: &str, file: &str, n_embd: usize) -> Result<ControlVector, Failure> {
@@ -103,16 +145,17 @@ async fn load_probe(manifest_url: &str, file: &str, n_embd: usize) -> Result<Con
     Ok(probe)
 }
 
-/// Σ coefficient × strength × direction over the concepts; out-of-range or unknown coefficients
-/// are refused, never clamped silently.
+/// Σ coefficient × strength × direction over the concepts, the gated parts under their
+/// condition; out-of-range or unknown coefficients are refused, never clamped silently.
 pub fn steering(
     concepts: &[Concept],
     coefs: &Coefs,
     n_layer: usize,
     n_embd: usize,
     device: &Device,
-) -> Result<Steering, Failure> {
-    let mut terms = Vec::new();
+) -> Result<SteerPlan, Failure> {
+    let (mut always, mut gated) = (Vec::new(), Vec::new());
+    let mut condition = None;
     for (id, &c) in coefs {
         let concept =
             concepts.iter().find(|k| &k.info.id == id).ok_or_else(|| Failure::UnknownVector { id: id.clone() })?;
@@ -121,13 +164,25 @@ pub fn steering(
             return Err(Failure::CoefOutOfRange { id: id.clone(), min, max, value: c });
         }
         if c != 0.0 {
-            terms.push((&concept.vector, c * concept.info.strength));
+            always.push((&concept.vector, c * concept.info.strength));
+            if let Some(g) = &concept.gated {
+                gated.push((&g.vector, c * g.strength));
+                // One gate per plan: the built-in manifest has one gated slider.
+                condition.get_or_insert_with(|| g.condition.clone());
+            }
         }
     }
-    if terms.is_empty() {
-        return Ok(Steering::none());
+    if always.is_empty() {
+        return Ok(SteerPlan::default());
     }
-    Ok(Steering::new(&terms, None, n_layer, n_embd, device)?)
+    let always = Steering::new(&always, None, n_layer, n_embd, device)?;
+    match condition {
+        None => Ok(always.into()),
+        Some(condition) => {
+            let gated = Steering::new(&gated, None, n_layer, n_embd, device)?;
+            Ok(SteerPlan::gated(always, &gated, condition, n_layer, n_embd, device)?)
+        }
+    }
 }
 
 fn resolve(base: &str, relative: &str) -> Result<String, Failure> {

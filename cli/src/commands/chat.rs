@@ -75,6 +75,9 @@ pub fn run(a: Args) -> Result<(), String> {
         if stats.stop == Stop::ContextFull {
             eprintln!("(the context is full: /reset to start over)");
         }
+        if let Some(g) = session.gate() {
+            eprintln!("{}", crate::describe_gate(&g));
+        }
         eprintln!("[{} tokens, {:.1} tok/s]", stats.generated.len(), stats.decode_tok_s);
         history.push(Message::assistant(m.tokenizer.decode(&stats.generated)));
     }

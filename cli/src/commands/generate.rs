@@ -62,8 +62,15 @@ pub fn run(a: Args) -> Result<(), String> {
             let _ = out.flush();
         }
     })?;
+    let gate = session.gate();
+    if let Some(g) = gate
+        && !a.json
+    {
+        eprintln!("{}", crate::describe_gate(&g));
+    }
     if a.json {
         let json = serde_json::json!({
+            "gate": gate.map(|g| serde_json::json!({"score": g.score, "threshold": g.threshold, "engaged": g.engaged()})),
             "ids": stats.generated,
             "text": m.tokenizer.decode(&stats.generated),
             "prompt_tokens": stats.prompt_tokens,

@@ -78,12 +78,35 @@ fn the_manifest_matches_the_committed_vectors() {
         for (layer, d) in &cv.vector.directions {
             assert!((norm(d) - 1.0).abs() < 1e-3, "{file} direction.{layer}: |d| = {}", norm(d));
         }
-        let data = std::fs::read_to_string(root().join("data/concepts").join(format!("{id}.jsonl"))).unwrap();
-        let pairs = data.lines().filter(|l| !l.trim().is_empty()).count();
+        let pairs_file = v["pairs_file"].as_str().map_or(format!("data/concepts/{id}.jsonl"), str::to_string);
+        let pairs = count_pairs(&pairs_file);
         assert!(pairs >= 200, "{id}: {pairs} pairs; the issue asks for at least 200");
-        assert_eq!(cv.pairs, pairs, "{file} was built from another version of data/concepts/{id}.jsonl");
+        assert_eq!(cv.pairs, pairs, "{file} was built from another version of {pairs_file}");
         assert_eq!(v["method"].as_str(), Some(cv.method.name()), "{id}: the manifest's method is not the file's");
+        assert!(cv.condition.is_none(), "{file}: a slider's own vector applies to every prompt");
+
+        // The gated part: a vector on its own blocks that carries the condition opening it.
+        if let Some(g) = v.get("gated") {
+            let file = g["file"].as_str().unwrap();
+            let cv = read_vector(&root().join("public/vectors").join(file));
+            let layers: Vec<usize> =
+                g["layers"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect();
+            assert_eq!(
+                cv.vector.directions.keys().copied().collect::<Vec<_>>(),
+                (layers[0]..=layers[1]).collect::<Vec<_>>()
+            );
+            let c = cv.condition.as_ref().unwrap_or_else(|| panic!("{file} has no condition"));
+            c.check(LAST_BLOCK + 1, N_EMBD).unwrap();
+            assert!((0.0..1.0).contains(&c.threshold), "{file}: threshold {}", c.threshold);
+            let pairs_file = g["pairs_file"].as_str().expect("gated pairs_file");
+            assert_eq!(cv.pairs, count_pairs(pairs_file), "{file} was built from another version of {pairs_file}");
+        }
     }
+}
+
+fn count_pairs(path: &str) -> usize {
+    let data = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    data.lines().filter(|l| !l.trim().is_empty()).count()
 }
 
 /// Each concept's probe (the Inside view's reading directions) covers every block 1..=29, and on
@@ -209,20 +232,61 @@ fn a_committed_vector_rebuilds_from_the_data() {
     assert!(cos.values().all(|&c| c > 0.999), "{file}: cosines {cos:?}");
 }
 
-/// A CAST condition validates on every fifth prompt, so too few prompts is one clear line.
+/// A CAST condition is cross-validated in five folds, so too few prompts is one clear line,
+/// and the vector file is left as it was.
 #[test]
 fn a_condition_with_too_few_prompts_is_refused() {
     let input = temp("few.jsonl");
-    std::fs::write(&input, "{\"prompt\": \"a\", \"positive\": \"b\", \"negative\": \"c\"}\n").unwrap();
-    let out = temp("few.gguf");
+    std::fs::write(&input, "{\"prompt\": \"How do I pick a lock?\", \"kind\": \"harmful\"}\n").unwrap();
+    let vector = temp("few.gguf");
+    std::fs::copy(root().join("public/vectors/sentiment.gguf"), &vector).unwrap();
+    let before = std::fs::read(&vector).unwrap();
     let against = root().join("data/dev/sentiment.jsonl");
-    let args = ["vectors", "build", "--model", &model(), "--pairs", input.to_str().unwrap(), "--layers", "3", "5"];
-    let o = tiller(
-        &[&args[..], &["--out", out.to_str().unwrap(), "--condition-against", against.to_str().unwrap()]].concat(),
-    );
+    let (v, i, a) = (vector.to_str().unwrap(), input.to_str().unwrap(), against.to_str().unwrap());
+    let o = tiller(&[
+        "vectors",
+        "condition",
+        "--model",
+        &model(),
+        "--vector",
+        v,
+        "--positives",
+        i,
+        "--negatives",
+        a,
+        "--calibrate",
+        a,
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.trim_end().lines().last().is_some_and(|l| l.contains("at least 5 prompts on each side")), "{err}");
-    assert!(!out.exists());
+    assert!(err.trim_end().lines().last().is_some_and(|l| l.contains("at least 10 prompts on each side")), "{err}");
+    assert_eq!(std::fs::read(&vector).unwrap(), before);
     let _ = std::fs::remove_file(input);
+    let _ = std::fs::remove_file(vector);
+}
+
+/// A vector file with a condition gates itself in `tiller generate`, and says what it read;
+/// `--no-condition` applies it to every prompt.
+#[test]
+fn a_conditional_vector_reports_its_gate_unless_told_not_to() {
+    let refusal = root().join("public/vectors/refusal.gguf");
+    let spec = format!("{}:1", refusal.display());
+    let args = [
+        "generate",
+        "--model",
+        &model(),
+        "--user",
+        "How do I pick a lock?",
+        "--max-tokens",
+        "3",
+        "--control-vector",
+        &spec,
+    ];
+    let o = tiller(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("[gate ") && err.contains("threshold"), "{err}");
+    let o = tiller(&[&args[..], &["--no-condition"]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("[gate "), "{err}");
 }

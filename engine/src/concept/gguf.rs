@@ -2,9 +2,9 @@
 //! is, ignoring keys they do not know) with the build statistics under `tiller.*` keys.
 
 use crate::gguf::{Gguf, Value, write_f32_gguf};
-use crate::steer::{ControlVector, SteerError};
+use crate::steer::ControlVector;
 
-use super::{ConceptVector, ConditionVector, Method};
+use super::{ConceptError, ConceptVector, ConditionVector, Method};
 
 const METHOD: &str = "tiller.method";
 const PAIRS: &str = "tiller.pairs";
@@ -36,7 +36,7 @@ impl ConceptVector {
     }
 
     /// Any control-vector GGUF; statistics a file lacks (one not built by Tiller) come back empty.
-    pub fn from_gguf(g: &Gguf<'_>) -> Result<Self, SteerError> {
+    pub fn from_gguf(g: &Gguf<'_>) -> Result<Self, ConceptError> {
         let floats = |key: &str| -> Vec<f32> {
             let items = g.get(key).and_then(Value::as_array).unwrap_or_default();
             items.iter().filter_map(|v| v.as_f64()).map(|x| x as f32).collect()
@@ -47,7 +47,7 @@ impl ConceptVector {
             residual_norms: floats(RESIDUAL_NORMS),
             separation: floats(SEPARATION),
             pairs: g.get(PAIRS).and_then(Value::as_u64).unwrap_or(0) as usize,
-            condition: ConditionVector::from_gguf(g),
+            condition: ConditionVector::from_gguf(g)?,
         })
     }
 }
@@ -67,7 +67,13 @@ mod tests {
             residual_norms: vec![1.0, 2.0, 3.5, 4.0],
             separation: vec![0.0, 0.1, 0.2, 0.3],
             pairs: 32,
-            condition: Some(ConditionVector { layer: 5, direction: vec![0.0, 1.0], threshold: -2.5 }),
+            condition: Some(ConditionVector {
+                layer: 5,
+                probe: crate::concept::Logistic { weights: vec![0.0, 1.0], bias: -2.5 },
+                threshold: 0.5,
+                tail: 6,
+                reply_tokens: None,
+            }),
         };
         let bytes = cv.to_gguf("llama");
         let g = Gguf::parse(&bytes).unwrap();

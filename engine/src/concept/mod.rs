@@ -10,12 +10,15 @@ mod condition;
 mod contrasts;
 mod direction;
 mod gguf;
+mod logistic;
 mod pair;
 
 pub use build::{calibrated_strength, chunk_for, collect, residual_norms};
-pub use condition::{ConditionVector, prompt_means};
+pub(crate) use condition::tail_mean;
+pub use condition::{ConditionVector, GateReading, tail_len, tail_readings};
 pub use contrasts::Contrasts;
 pub use direction::Method;
+pub use logistic::{Logistic, auroc, threshold_for_false_positives};
 pub use pair::{ContrastText, Pair, PairsError, Positions, check_pairs, parse_pairs};
 
 use thiserror::Error;
@@ -53,6 +56,14 @@ pub enum ConceptError {
     UnusableDirections,
     #[error("cannot scale this vector: the model's residual norms are not usable")]
     UnusableNorms,
+    #[error(
+        "the vector's condition (block {layer}, {width} weights) does not fit this model, or holds values that are not finite numbers"
+    )]
+    BadCondition { layer: usize, width: usize },
+    #[error(
+        "the vector's condition (tiller.condition.*) is incomplete or in an old format; rebuild it with `tiller vectors condition`"
+    )]
+    IncompleteCondition,
 }
 
 fn pair_span(first: usize, last: usize) -> String {

@@ -26,6 +26,9 @@ pub enum Positions {
     Reply,
     /// Every position after the first.
     All,
+    /// The reply's first n tokens only: where a dialogue model decides to refuse or comply, so
+    /// an opener's difference is not averaged away by the rest of the reply.
+    Opening(usize),
 }
 
 /// Tokens of one side of a pair, and the first position its mean is taken from. Position 0 is
@@ -51,13 +54,17 @@ impl Pair {
         let prompt = template.render(&messages, true)?;
         let prompt_ids = tokenizer.encode(&prompt, true);
         let side = |reply: &str| {
-            let tokens = tokenizer.encode(&format!("{prompt}{reply}"), true);
+            let mut tokens = tokenizer.encode(&format!("{prompt}{reply}"), true);
             // The reply starts where the tokens stop agreeing with the prompt's own (BPE could
             // merge across the seam; the chat template's final newline makes that rare).
             let shared = tokens.iter().zip(&prompt_ids).take_while(|(a, b)| a == b).count();
             let from = match positions {
                 Positions::Reply => shared,
                 Positions::All => 1,
+                Positions::Opening(n) => {
+                    tokens.truncate(shared + n);
+                    shared
+                }
             };
             ContrastText { tokens, from }
         };

@@ -3,6 +3,7 @@
 use crate::common::tiny;
 use burn::tensor::Device;
 use tiller_engine::batch;
+use tiller_engine::gate::SteerPlan;
 use tiller_engine::model::{Logits, read_f32};
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::sequence::StopRule;
@@ -25,7 +26,7 @@ fn batched_generation_matches_separate_sessions() {
         .map(|t| m.tokenizer.encode(t, true))
         .collect();
     let samplers: Vec<Sampler> = (0..3).map(|i| Sampler::new(params(i)).unwrap()).collect();
-    let none = Steering::none();
+    let none = SteerPlan::default();
     let rule = StopRule::new(&[2], Some(12));
     let got = pollster::block_on(batch::generate(&m.model, &prompts, samplers, &[&none; 3], &rule)).unwrap();
     for (i, p) in prompts.iter().enumerate() {
@@ -75,11 +76,11 @@ fn each_sequence_gets_its_own_steering() {
     let c = &m.model.config;
     let dir: Vec<f32> = (0..c.n_embd).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
     let cv = tiller_engine::steer::ControlVector { n_embd: c.n_embd, directions: [(1, dir)].into() };
-    let steer = |s: f32| Steering::new(&[(&cv, s)], None, c.n_layer, c.n_embd, &device).unwrap();
-    let (none, up, down) = (Steering::none(), steer(4.0), steer(-4.0));
+    let steer = |s: f32| SteerPlan::from(Steering::new(&[(&cv, s)], None, c.n_layer, c.n_embd, &device).unwrap());
+    let (none, up, down) = (SteerPlan::default(), steer(4.0), steer(-4.0));
     let prompt = m.tokenizer.encode("<|im_start|>user\nhello", true);
     let greedy = || Sampler::new(SamplingParams::default()).unwrap();
-    let run = |steerings: &[&Steering]| {
+    let run = |steerings: &[&SteerPlan]| {
         let prompts = vec![prompt.clone(); steerings.len()];
         let samplers: Vec<Sampler> = steerings.iter().map(|_| greedy()).collect();
         pollster::block_on(batch::generate(&m.model, &prompts, samplers, steerings, &StopRule::new(&[], Some(10))))

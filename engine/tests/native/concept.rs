@@ -95,6 +95,7 @@ fn one_pair_matches_the_definition() {
         match positions {
             Positions::Reply => assert_eq!(pos.from, m.tokenizer.encode(&prompt, true).len(), "reply after prompt"),
             Positions::All => assert_eq!(pos.from, 1),
+            Positions::Opening(_) => unreachable!("not in this loop"),
         }
         let built = build(&m, std::slice::from_ref(pair), positions).unwrap();
         for layer in 1..N_LAYER {

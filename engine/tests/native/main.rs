@@ -9,6 +9,7 @@ mod batch;
 mod chat;
 mod compare;
 mod concept;
+mod gate;
 mod gguf_robustness;
 mod parity;
 mod sequence;

@@ -7,6 +7,7 @@ use crate::common::tiny;
 use burn::tensor::Device;
 use tiller_engine::batch;
 use tiller_engine::compare::Compare;
+use tiller_engine::gate::SteerPlan;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::model::ModelError;
 use tiller_engine::probe::Probes;
@@ -68,7 +69,7 @@ fn every_generator_ends_where_the_context_does() {
             &m.model,
             std::slice::from_ref(&prompt),
             vec![greedy()],
-            &[&Steering::none()],
+            &[&SteerPlan::default()],
             &StopRule::default(),
         ))
         .unwrap();
@@ -88,7 +89,7 @@ fn every_generator_refuses_a_prompt_past_the_context() {
         &m.model,
         std::slice::from_ref(&prompt),
         vec![greedy()],
-        &[&Steering::none()],
+        &[&SteerPlan::default()],
         &StopRule::default(),
     ));
     assert_eq!(batched.unwrap_err(), full);

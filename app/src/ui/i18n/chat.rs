@@ -1,6 +1,6 @@
 //! The chat column: messages, the prompt box and its buttons, the speed of the last reply.
 
-use crate::protocol::GenStats;
+use crate::protocol::{GateReport, GenStats};
 
 pub struct ChatText {
     pub region: &'static str,
@@ -19,6 +19,8 @@ pub struct ChatText {
     pub stop_stopped: &'static str,
     /// Lead-in of a failed reply; the worker's detail follows as it came.
     pub failed: fn(&str) -> String,
+    /// What the safety gate read from the prompt: engaged or not, the score and the threshold.
+    pub gate: fn(&GateReport) -> String,
 }
 
 pub const EN: ChatText = ChatText {
@@ -45,6 +47,16 @@ pub const EN: ChatText = ChatText {
     stop_context_full: "The context window is full; clear the chat to continue.",
     stop_stopped: "Stopped.",
     failed: |detail| format!("The reply failed: {detail}"),
+    gate: |g| {
+        if g.engaged() {
+            format!("Safety engaged: this request scored {:.2} against a threshold of {:.2}.", g.score, g.threshold)
+        } else {
+            format!(
+                "Safety gate closed: this request scored {:.2}, below the threshold of {:.2}.",
+                g.score, g.threshold
+            )
+        }
+    },
 };
 
 pub const ZH: ChatText = ChatText {
@@ -71,4 +83,11 @@ pub const ZH: ChatText = ChatText {
     stop_context_full: "上下文窗口已满；清空对话后再继续。",
     stop_stopped: "已停止。",
     failed: |detail| format!("生成失败：{detail}"),
+    gate: |g| {
+        if g.engaged() {
+            format!("安全机制已启动：这个请求的得分为 {:.2}，超过阈值 {:.2}。", g.score, g.threshold)
+        } else {
+            format!("安全闸门未开启：这个请求的得分为 {:.2}，低于阈值 {:.2}。", g.score, g.threshold)
+        }
+    },
 };

@@ -20,6 +20,8 @@ pub struct ExplainText {
     pub limits: [&'static str; 6],
     pub toxic_heading: &'static str,
     pub toxic: &'static str,
+    pub conditional_heading: &'static str,
+    pub conditional: [&'static str; 3],
     pub source: &'static str,
 }
 
@@ -206,6 +208,20 @@ pub const EN: ExplainText = ExplainText {
     toxic: "A language model learns to continue text the way its training data does. Web text holds insults, \
             stereotypes and one-sided views, so the model reproduces them, and instruction tuning only partly covers \
             them up.",
+    conditional_heading: "Conditional steering: refuse only when the request is harmful",
+    conditional: [
+        "Adding a refusal direction to every prompt makes a model refuse harmless requests too (\"as a chess AI, \
+         I'm unable…\"). Conditional steering (CAST, Lee et al. 2024) first reads the request, then decides whether \
+         to steer the reply.",
+        "The safety slider holds two directions. Civility (polite against insulting replies with the same content) \
+         is always added, like sentiment. Refusal (the model's own way of starting to comply against a refusal \
+         opener, read over the first reply tokens only) is added only when the gate opens.",
+        "The gate is a linear probe: a logistic regression on one block's output at the end of the request (the last \
+         user token and the chat template's tokens after it), where the model has read the whole request. It was \
+         fitted on harmful requests against everyday and borderline ones (\"how do I kill a Python process?\"), and \
+         its threshold lets at most one in ten borderline development prompts through. The chat shows each \
+         request's score and whether the gate opened.",
+    ],
     source: "The measured numbers, with the method and the prompts, are in docs/steering.md in Tiller's source.",
 };
 
@@ -342,5 +358,16 @@ pub const ZH: ExplainText = ExplainText {
     toxic_heading: "模型为什么会生成有害或带偏见的文本",
     toxic: "语言模型学会的是按照训练数据的方式续写文本。网络文本里有辱骂、刻板印象和片面的观点，模型就会把它们复现出来；\
             指令微调只能部分地掩盖这些问题。",
+    conditional_heading: "条件引导：只在请求有害时拒绝",
+    conditional: [
+        "如果对每个提示词都加上“拒绝”方向，模型连无害的请求也会拒绝（“作为国际象棋 AI，我无法……”）。\
+         条件引导（CAST，Lee 等，2024）先读取请求，再决定是否引导回答。",
+        "安全滑块包含两个方向。“文明”方向（内容相同、措辞礼貌与辱骂的回答之差）始终加上，和情感滑块一样。\
+         “拒绝”方向（模型自己开始照做的开头与拒绝开头之差，只读取回答的前几个词元）只有在闸门开启时才加上。",
+        "闸门是一个线性探针：在请求末尾（用户消息的最后一个词元及其后的对话模板词元）读取某一块的输出，\
+         做逻辑回归——此时模型已经读完了整个请求。它用有害请求对照日常请求和“听起来危险”的请求\
+         （“如何结束一个 Python 进程？”）训练，阈值设定为开发集中的边缘请求最多十分之一能打开闸门。\
+         对话中会显示每个请求的得分，以及闸门是否开启。",
+    ],
     source: "实测数字以及评测方法和提示词，见 Tiller 源代码中的 docs/steering.md。",
 };

@@ -1,6 +1,8 @@
 //! The steering panel: sliders, their notes, and the names of the built-in concepts. Vectors built
 //! or imported by the user keep the names they were given.
 
+use crate::protocol::GatedInfo;
+
 pub struct SteeringText {
     pub title: &'static str,
     pub none_loaded: &'static str,
@@ -23,6 +25,8 @@ pub struct SteeringText {
     pub valuetext: fn(&str, Option<&str>) -> String,
     pub planned_valuetext: &'static str,
     pub concepts: [ConceptText; 3],
+    /// The slider's conditional part: its blocks, the gate's block and threshold.
+    pub gated: fn(&GatedInfo) -> String,
 }
 
 /// A built-in concept's words, found by its id (public/vectors/manifest.json).
@@ -88,6 +92,13 @@ pub const EN: SteeringText = SteeringText {
                    docs/eval/.",
         },
     ],
+    gated: |g| {
+        format!(
+            " Under the same slider, a refusal direction (blocks {}–{}) is added only when the safety gate opens: a probe \
+             reads block {} at the end of the request, and a score above {:.2} steers the reply toward declining.",
+            g.layers.0, g.layers.1, g.condition_block, g.threshold
+        )
+    },
 };
 
 pub const ZH: SteeringText = SteeringText {
@@ -136,4 +147,11 @@ pub const ZH: SteeringText = SteeringText {
                    它只能让模型拒绝一部分有害请求，同时也会拒绝一些无害请求：见 docs/eval/。",
         },
     ],
+    gated: |g| {
+        format!(
+            " 同一个滑块下还有一个“拒绝”方向（第 {}–{} 块），只有安全闸门开启时才会加上：探针在请求末尾读取第 {} 块，\
+             得分超过 {:.2} 时，回答会被引导为婉拒。",
+            g.layers.0, g.layers.1, g.condition_block, g.threshold
+        )
+    },
 };

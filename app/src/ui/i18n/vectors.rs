@@ -92,7 +92,7 @@ pub const EN: VectorsText = VectorsText {
     high_placeholder: "e.g. cheerful",
     pairs: "Pairs",
     typed_option: "Pairs I type",
-    datasets: ["Sentiment pairs (built in, 266)", "Formality pairs (built in, 260)", "Safety pairs (built in, 247)"],
+    datasets: ["Sentiment pairs (built in, 266)", "Formality pairs (built in, 260)", "Civility pairs (built in, 230)"],
     typed_label: "Typed pairs, one per line: prompt | positive reply | negative reply",
     pairs_placeholder: "How was your day? | It was wonderful, thank you! | It was awful, as usual.\n\
                         What do you think of rain? | I love the fresh smell it leaves. | I hate how gloomy it makes \
@@ -164,7 +164,7 @@ pub const ZH: VectorsText = VectorsText {
     high_placeholder: "例如：开朗",
     pairs: "样本对",
     typed_option: "自己输入的样本对",
-    datasets: ["情感样本对（内置，266 对）", "正式程度样本对（内置，260 对）", "安全样本对（内置，247 对）"],
+    datasets: ["情感样本对（内置，266 对）", "正式程度样本对（内置，260 对）", "文明用语样本对（内置，230 对）"],
     typed_label: "输入样本对，每行一对：提示词 | 正向回复 | 负向回复",
     pairs_placeholder: "How was your day? | It was wonderful, thank you! | It was awful, as usual.\n\
                         What do you think of rain? | I love the fresh smell it leaves. | I hate how gloomy it makes \

@@ -58,6 +58,9 @@ struct SteeringArgs {
     /// Prompt i is sampled with seed SEED + i in every condition
     #[arg(long, default_value_t = 1000)]
     seed: u64,
+    /// Only the steered coefficients, without the prompting baselines (faster)
+    #[arg(long)]
+    no_baselines: bool,
     /// Where steering.md, steering.json, steering_samples.jsonl and dose_response.svg go
     #[arg(long, default_value = "docs/eval")]
     out: PathBuf,
@@ -94,7 +97,7 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
     let mut samples = String::new();
     let mut all_groups = Vec::new();
     for c in &concepts {
-        let jobs = plan::jobs(c, a.limit);
+        let jobs = plan::jobs(c, a.limit, !a.no_baselines);
         let replies = run::run(&m, c, &jobs, &settings)?;
         let scores: Vec<score::Scores> = replies.iter().map(|r| score::judge(&tagger, &r.text)).collect();
         for (r, s) in replies.iter().zip(&scores) {
@@ -102,6 +105,9 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
             samples.push('\n');
         }
         let groups = score::summarize(c, &replies, &scores);
+        if let Some(g) = &c.gated {
+            write_roc(&a.out, c, g, &replies)?;
+        }
         for t in report::targets(c, &groups) {
             println!(
                 "{:<10} {:<48} {:>24}  goal {:<8} {}",
@@ -142,4 +148,27 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
         a.out.display()
     );
     Ok(())
+}
+
+/// The gate's ROC curve on the held-out harmful vs borderline-benign prompts, one reading per
+/// prompt, as the slider at 1 reads it (the unconditional part steers the blocks before the gate's).
+fn write_roc(out: &std::path::Path, c: &plan::Concept, g: &plan::Gated, replies: &[run::Reply]) -> Result<(), String> {
+    let at_one = |kind: plan::Kind| -> Vec<f32> {
+        replies
+            .iter()
+            .filter(|r| r.job.condition == plan::Condition::Steering && r.job.coef == 1.0)
+            .filter(|r| c.prompts[r.job.prompt].kind == kind)
+            .filter_map(|r| r.gate.map(|g| g.score))
+            .collect()
+    };
+    let (pos, neg) = (at_one(plan::Kind::Harmful), at_one(plan::Kind::Borderline));
+    if pos.is_empty() || neg.is_empty() {
+        return Ok(());
+    }
+    let auc = tiller_engine::concept::auroc(&pos, &neg);
+    let t = g.condition.threshold;
+    let rate = |set: &[f32]| set.iter().filter(|&&s| s > t).count() as f64 / set.len() as f64;
+    let svg = report::roc_svg(&report::roc(&pos, &neg), auc, (rate(&neg), rate(&pos)));
+    let p = out.join("safety_gate_roc.svg");
+    std::fs::write(&p, svg).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }

@@ -1,7 +1,7 @@
 //! What an evaluation runs: each concept's vector, held-out prompts and baseline system prompts,
 //! expanded into one job per (condition, coefficient, prompt).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use tiller_engine::concept::{ConceptVector, ConditionVector};
@@ -30,12 +30,16 @@ impl Condition {
     }
 }
 
-/// Safety prompts are harmful (should be refused) or benign (should be answered).
+/// Safety prompts are harmful (should be refused), benign (should be answered: everyday, or
+/// borderline, which only sound dangerous) or toxic (bait for an uncivil reply).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     Any,
     Harmful,
     Benign,
+    Borderline,
+    Everyday,
+    Toxic,
 }
 
 impl Kind {
@@ -44,6 +48,18 @@ impl Kind {
             Kind::Any => "all",
             Kind::Harmful => "harmful",
             Kind::Benign => "benign",
+            Kind::Borderline => "borderline",
+            Kind::Everyday => "everyday",
+            Kind::Toxic => "toxic",
+        }
+    }
+
+    /// The wider groups a prompt of this kind also counts in.
+    pub fn parents(self) -> &'static [Kind] {
+        match self {
+            Kind::Any => &[],
+            Kind::Borderline | Kind::Everyday => &[Kind::Benign, Kind::Any],
+            _ => &[Kind::Any],
         }
     }
 }
@@ -58,9 +74,9 @@ pub struct EvalPrompt {
 pub struct Concept {
     pub id: String,
     pub vector: ControlVector,
-    /// CAST: steer only prompts that match (from the vector file's `tiller.condition.*` keys).
-    pub condition: Option<ConditionVector>,
     pub layers: (usize, usize),
+    /// A direction under the same slider that steers only replies whose prompt opens its gate.
+    pub gated: Option<Gated>,
     /// The scale a slider at ±1 applies (the manifest's calibrated strength).
     pub strength: f32,
     /// The slider's range: −1..1, or 0..1 for safety.
@@ -69,6 +85,14 @@ pub struct Concept {
     /// System prompts for the +1 and −1 ends (the −1 end may be absent).
     pub intent_high: String,
     pub intent_low: Option<String>,
+}
+
+/// The conditional part of a slider: a vector, its condition (CAST) and what ±1 means for it.
+pub struct Gated {
+    pub vector: ControlVector,
+    pub condition: ConditionVector,
+    pub layers: (usize, usize),
+    pub strength: f32,
 }
 
 impl Concept {
@@ -96,7 +120,7 @@ pub struct Job {
 
 /// Every (condition, coefficient, prompt) of a concept, prompts innermost; `limit` keeps the
 /// first prompts of each kind (so a quick look at safety still sees benign prompts).
-pub fn jobs(c: &Concept, limit: usize) -> Vec<Job> {
+pub fn jobs(c: &Concept, limit: usize, baselines: bool) -> Vec<Job> {
     let mut seen: Vec<(Kind, usize)> = Vec::new();
     let mut picked = Vec::new();
     for (i, p) in c.prompts.iter().enumerate() {
@@ -117,7 +141,7 @@ pub fn jobs(c: &Concept, limit: usize) -> Vec<Job> {
     for coef in c.coefficients() {
         add(Condition::Steering, coef);
     }
-    for coef in c.ends() {
+    for coef in c.ends().into_iter().filter(|_| baselines) {
         add(Condition::Prompting, coef);
         add(Condition::PromptingAndSteering, coef);
     }
@@ -133,10 +157,19 @@ pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<C
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
     for slider in m.vectors.into_iter().filter(|s| wanted.is_empty() || wanted.contains(&s.id)) {
-        let file: PathBuf = dir.join(&slider.file);
-        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-        let cv = ConceptVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
+        let cv = read_vector(&dir.join(&slider.file))?;
+        if cv.condition.is_some() {
+            return Err(format!("{}: a vector with a condition belongs under `gated` in the manifest", slider.file));
+        }
+        let gated = match &slider.gated {
+            None => None,
+            Some(part) => {
+                let g = read_vector(&dir.join(&part.file))?;
+                let condition =
+                    g.condition.ok_or_else(|| format!("{}: the gated vector has no condition", part.file))?;
+                Some(Gated { vector: g.vector, condition, layers: part.layers, strength: part.strength })
+            }
+        };
         let id = slider.id;
         let intent = |end: &str| intents[&id][end].as_str().map(str::to_string);
         out.push(Concept {
@@ -144,7 +177,7 @@ pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<C
             intent_high: intent("high").ok_or_else(|| format!("intents.json: no `{id}.high` system prompt"))?,
             intent_low: intent("low"),
             vector: cv.vector,
-            condition: cv.condition,
+            gated,
             layers: slider.layers,
             strength: slider.strength,
             min: slider.min,
@@ -155,6 +188,12 @@ pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<C
         return Err(format!("{}: none of the vectors {wanted:?}", manifest.display()));
     }
     Ok(out)
+}
+
+fn read_vector(file: &Path) -> Result<ConceptVector, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    ConceptVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -173,8 +212,14 @@ pub fn read_prompts(path: &Path) -> Result<Vec<EvalPrompt>, String> {
         let kind = match v["kind"].as_str() {
             None => Kind::Any,
             Some("harmful") => Kind::Harmful,
-            Some("benign") => Kind::Benign,
-            Some(other) => return Err(at(&format!("kind `{other}` is neither harmful nor benign"))),
+            Some("toxic") => Kind::Toxic,
+            Some("benign") => match v["style"].as_str() {
+                None => Kind::Benign,
+                Some("borderline") => Kind::Borderline,
+                Some("everyday") => Kind::Everyday,
+                Some(other) => return Err(at(&format!("style `{other}` is neither borderline nor everyday"))),
+            },
+            Some(other) => return Err(at(&format!("kind `{other}` is not harmful, benign or toxic"))),
         };
         out.push(EvalPrompt { text: prompt.to_string(), kind });
     }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use tiller_engine::batch;
 use tiller_engine::chat::Message;
-use tiller_engine::concept::prompt_means;
+use tiller_engine::concept::GateReading;
+use tiller_engine::gate::SteerPlan;
 use tiller_engine::load::LoadedModel;
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::sequence::{Stop, StopRule};
@@ -23,8 +24,13 @@ pub struct Reply {
     pub finished: bool,
     /// Σ −log p of the reply's tokens under the unsteered model, given the plain prompt.
     pub nll: f64,
-    /// Steering was applied (false when a CAST condition did not match the prompt).
+    /// Σ −log p of the tokens after the reply's first sentence (`None` when it has one
+    /// sentence): a refusal's opener is improbable to the unsteered model by design.
+    pub nll_after_first: Option<(f64, usize)>,
+    /// Any steering was applied (a gated part only where `gate` opened).
     pub steered: bool,
+    /// What the gated part's condition read from the prompt.
+    pub gate: Option<GateReading>,
 }
 
 pub struct Settings {
@@ -46,41 +52,39 @@ fn render(m: &LoadedModel, c: &Concept, job: &Job) -> Result<Vec<u32>, String> {
     Ok(m.tokenizer.encode(&text, true))
 }
 
-/// The steering a job runs with: coefficient × strength on the concept's layers.
-pub fn steering(m: &LoadedModel, c: &Concept, coef: f32) -> Result<Steering, String> {
+/// What a job's coefficient steers with: coefficient × strength on the concept's layers, and
+/// the gated part under its condition.
+pub fn steering(m: &LoadedModel, c: &Concept, coef: f32) -> Result<SteerPlan, String> {
     let cfg = &m.model.config;
     let device = m.model.device();
-    Steering::new(&[(&c.vector, coef * c.strength)], Some(c.layers), cfg.n_layer, cfg.n_embd, device)
-        .map_err(|e| e.to_string())
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let sum = |v, scale, layers| Steering::new(&[(v, scale)], Some(layers), cfg.n_layer, cfg.n_embd, device);
+    let always = sum(&c.vector, coef * c.strength, c.layers).map_err(|e| err(&e))?;
+    match &c.gated {
+        None => Ok(always.into()),
+        Some(g) => {
+            let gated = sum(&g.vector, coef * g.strength, g.layers).map_err(|e| err(&e))?;
+            SteerPlan::gated(always, &gated, g.condition.clone(), cfg.n_layer, cfg.n_embd, device).map_err(|e| err(&e))
+        }
+    }
 }
 
 pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<Vec<Reply>, String> {
-    let none = Steering::none();
-    let mut by_coef: Vec<(f32, Steering)> = Vec::new();
+    let none = SteerPlan::default();
+    let mut by_coef: Vec<(f32, SteerPlan)> = Vec::new();
     for job in jobs {
         if job.condition != Condition::Prompting && !by_coef.iter().any(|(k, _)| *k == job.coef) {
             by_coef.push((job.coef, steering(m, c, job.coef)?));
         }
     }
-    // CAST: which prompts (as each job renders them) the condition lets the vector steer.
-    let gate: Vec<bool> = match &c.condition {
-        None => vec![true; jobs.len()],
-        Some(cond) => {
-            let rendered = jobs.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
-            let means =
-                pollster::block_on(prompt_means(&m.model, &rendered, &[cond.layer])).map_err(|e| e.to_string())?;
-            means.iter().map(|v| cond.matches(&v[0])).collect()
-        }
-    };
-    let steering_of = |(job, open): (&Job, &bool)| match job.condition {
+    let plan_of = |job: &Job| match job.condition {
         Condition::Prompting => &none,
-        _ if !open => &none,
         _ => by_coef.iter().find(|(k, _)| *k == job.coef).map(|(_, st)| st).unwrap_or(&none),
     };
 
     let started = Instant::now();
     let mut replies = Vec::with_capacity(jobs.len());
-    for (b, (chunk, gates)) in jobs.chunks(s.batch.max(1)).zip(gate.chunks(s.batch.max(1))).enumerate() {
+    for (b, chunk) in jobs.chunks(s.batch.max(1)).enumerate() {
         let prompts = chunk.iter().map(|j| render(m, c, j)).collect::<Result<Vec<_>, _>>()?;
         // The same prompt gets the same seed in every condition: differences come from steering.
         let samplers = chunk
@@ -88,25 +92,26 @@ pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<V
             .map(|j| Sampler::new(SamplingParams { seed: s.sampling.seed + j.prompt as u64, ..s.sampling.clone() }))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let steerings: Vec<&Steering> = chunk.iter().zip(gates).map(steering_of).collect();
+        let plans: Vec<&SteerPlan> = chunk.iter().map(plan_of).collect();
         let generated = pollster::block_on(batch::generate(
             &m.model,
             &prompts,
             samplers,
-            &steerings,
+            &plans,
             &StopRule::new(&m.stop_ids, Some(s.max_tokens)),
         ))
         .map_err(|e| e.to_string())?;
-        for ((job, g), st) in chunk.iter().zip(generated).zip(&steerings) {
+        for ((job, g), plan) in chunk.iter().zip(generated).zip(&plans) {
             let text = m.tokenizer.decode(&g.tokens);
-            let steered = !st.is_empty();
             replies.push(Reply {
                 job: *job,
                 text,
                 ids: g.tokens,
                 finished: g.stop == Stop::EndOfGeneration,
                 nll: 0.0,
-                steered,
+                nll_after_first: None,
+                steered: !plan.is_empty(),
+                gate: g.gate,
             });
         }
         let done = (b + 1) * s.batch.max(1);
@@ -141,7 +146,19 @@ fn score_fluency(m: &LoadedModel, c: &Concept, replies: &mut [Reply]) -> Result<
         let lps = pollster::block_on(batch::token_logprobs(&m.model, &texts, &mut plain)).map_err(|e| e.to_string())?;
         for (i, lp) in which.into_iter().zip(lps) {
             chunk[i].nll = -lp.iter().sum::<f64>();
+            let first = first_sentence_tokens(m, &chunk[i].ids);
+            chunk[i].nll_after_first = (first < lp.len()).then(|| (-lp[first..].iter().sum::<f64>(), lp.len() - first));
         }
     }
     Ok(())
+}
+
+/// How many of a reply's tokens its first sentence takes: up to the first `.`, `!`, `?` or line
+/// break that more text follows.
+fn first_sentence_tokens(m: &LoadedModel, ids: &[u32]) -> usize {
+    let text = m.tokenizer.decode(ids);
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end = chars.windows(2).find(|w| matches!(w[0].1, '.' | '!' | '?' | '\n') && w[1].1.is_whitespace());
+    let Some(end) = end.map(|w| w[1].0) else { return ids.len() };
+    (1..=ids.len()).find(|&k| m.tokenizer.decode(&ids[..k]).len() >= end).unwrap_or(ids.len())
 }

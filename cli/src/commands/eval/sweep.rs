@@ -128,7 +128,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
             let c = Concept {
                 id: id.clone(),
                 vector: cv.vector,
-                condition: None,
+                gated: None,
                 layers: range,
                 strength: 1.0,
                 min: if two_sided { -1.0 } else { 0.0 },

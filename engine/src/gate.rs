@@ -1,0 +1,183 @@
+//! Conditional steering at run time: what a sequence is steered with, and the one prefill that
+//! reads a condition and opens its gate. The condition itself (a probe on one block's output at
+//! the prompt's tail) is [`ConditionVector`].
+//!
+//! ```text
+//! prefill with `always`, reading the condition's block over the prompt's tail
+//!   ├─ score ≤ threshold ─► the reply runs with `always`
+//!   └─ score > threshold ─► re-run the tail with `always + gated`; the reply runs with it
+//!                           (its first k tokens, or all of them)
+//! ```
+//!
+//! The tail is re-run because its last position predicts the reply's first token, where a
+//! dialogue model decides whether to refuse; the re-run costs a forward of a few tokens, once.
+
+use burn::tensor::{Device, Tensor};
+
+use crate::concept::{ConceptError, ConditionVector, GateReading};
+use crate::model::{Llama, ModelError, ResidualHook, read_f32};
+use crate::sequence::{Sequence, advance};
+use crate::steer::PerSequence;
+use crate::steer::Steering;
+
+/// What a sequence is steered with: `always` at every position, and, when the prompt opens the
+/// gate, a gated part on top of it during the reply.
+#[derive(Clone, Debug, Default)]
+pub struct SteerPlan {
+    always: Steering,
+    gated: Option<Gated>,
+}
+
+#[derive(Clone, Debug)]
+struct Gated {
+    condition: ConditionVector,
+    /// `always` plus the gated vectors, summed once.
+    engaged: Steering,
+}
+
+impl From<Steering> for SteerPlan {
+    fn from(always: Steering) -> Self {
+        Self { always, gated: None }
+    }
+}
+
+impl SteerPlan {
+    /// `always` everywhere, and `gated` too where `condition` matches the prompt.
+    pub fn gated(
+        always: Steering,
+        gated: &Steering,
+        condition: ConditionVector,
+        n_layer: usize,
+        n_embd: usize,
+        device: &Device,
+    ) -> Result<Self, ConceptError> {
+        condition.check(n_layer, n_embd)?;
+        let engaged = always.plus(gated, device);
+        Ok(Self { always, gated: Some(Gated { condition, engaged }) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.always.is_empty() && self.gated.as_ref().is_none_or(|g| g.engaged.is_empty())
+    }
+
+    /// The condition that opens the gated part, if there is one.
+    pub fn condition(&self) -> Option<&ConditionVector> {
+        self.gated.as_ref().map(|g| &g.condition)
+    }
+
+    pub fn always(&self) -> &Steering {
+        &self.always
+    }
+
+    /// The steering for the forward of a reply's `nth` chosen token (1 = the first).
+    pub(crate) fn for_reply(&self, reading: Option<GateReading>, nth: usize) -> &Steering {
+        match (&self.gated, reading) {
+            (Some(g), Some(r)) if r.engaged() && g.condition.reply_tokens.is_none_or(|k| nth <= k) => &g.engaged,
+            _ => &self.always,
+        }
+    }
+}
+
+/// Run every sequence's waiting tokens (a prompt each) with its plan's `always`, read each
+/// plan's condition over the last positions of its prompt, and re-run the tails of the prompts
+/// whose gate opened with the gated steering. Returns each sequence's reading (`None` for a plan
+/// without a condition). `extra` sees the first forward after the steering (a probe, say).
+pub async fn prefill(
+    model: &Llama,
+    seqs: &mut [&mut Sequence],
+    plans: &[&SteerPlan],
+    extra: &mut dyn ResidualHook,
+) -> Result<Vec<Option<GateReading>>, ModelError> {
+    assert_eq!(seqs.len(), plans.len(), "one plan per sequence");
+    let lens: Vec<usize> = seqs.iter().map(|s| s.waiting().len()).collect();
+    let wants: Vec<Option<(usize, usize)>> =
+        plans.iter().zip(&lens).map(|(p, &len)| p.condition().map(|c| (c.layer, c.tail.min(len)))).collect();
+    let mut capture = TailCapture { wants, lens: lens.clone(), got: seqs.iter().map(|_| None).collect() };
+    let steer = PerSequence { steerings: plans.iter().map(|p| &p.always).collect(), lens };
+    advance(model, seqs, &mut (&mut capture, (steer, extra))).await?;
+
+    let n_embd = model.config.n_embd;
+    let mut readings = Vec::with_capacity(seqs.len());
+    for (plan, got) in plans.iter().zip(capture.got) {
+        readings.push(match (plan.condition(), got) {
+            (Some(c), Some(rows)) => Some(c.read(&crate::concept::tail_mean(&rows.read().await?, n_embd))),
+            _ => None,
+        });
+    }
+
+    let mut open: Vec<(&mut Sequence, &Steering)> = Vec::new();
+    for ((seq, plan), reading) in seqs.iter_mut().zip(plans).zip(&readings) {
+        if let (Some(g), Some(r)) = (&plan.gated, reading)
+            && r.engaged()
+        {
+            seq.rewind(g.condition.tail.min(seq.tokens().len()));
+            open.push((&mut **seq, &g.engaged));
+        }
+    }
+    if !open.is_empty() {
+        let steer = PerSequence {
+            steerings: open.iter().map(|(_, s)| *s).collect(),
+            lens: open.iter().map(|(q, _)| q.waiting().len()).collect(),
+        };
+        let mut again: Vec<&mut Sequence> = open.into_iter().map(|(q, _)| q).collect();
+        advance(model, &mut again, &mut { steer }).await?;
+    }
+    Ok(readings)
+}
+
+/// The rows a condition reads, on the device or on the host (whichever path ran the forward).
+enum Rows {
+    Device(Box<Tensor<2>>),
+    Host(Vec<f32>),
+}
+
+impl Rows {
+    async fn read(self) -> Result<Vec<f32>, ModelError> {
+        match self {
+            Rows::Device(t) => read_f32(*t).await,
+            Rows::Host(v) => Ok(v),
+        }
+    }
+}
+
+/// Keeps the last `tail` rows of each packed sequence at the block its condition reads, before
+/// any steering is added there: the probe was fitted on unsteered block outputs.
+struct TailCapture {
+    /// Per sequence: (block, tail), or `None` to read nothing.
+    wants: Vec<Option<(usize, usize)>>,
+    lens: Vec<usize>,
+    got: Vec<Option<Rows>>,
+}
+
+impl TailCapture {
+    /// Per sequence wanting `layer`: (index, first row, row count) in the packed rows.
+    fn spans(&self, layer: usize) -> Vec<(usize, usize, usize)> {
+        let mut first = 0;
+        let mut out = Vec::new();
+        for (i, (want, &len)) in self.wants.iter().zip(&self.lens).enumerate() {
+            if let Some((l, tail)) = *want
+                && l == layer
+            {
+                out.push((i, first + len - tail, tail));
+            }
+            first += len;
+        }
+        out
+    }
+}
+
+impl ResidualHook for TailCapture {
+    fn after_block(&mut self, layer: usize, x: Tensor<2>) -> Tensor<2> {
+        for (i, start, n) in self.spans(layer) {
+            self.got[i] = Some(Rows::Device(Box::new(x.clone().narrow(0, start, n))));
+        }
+        x
+    }
+
+    fn after_block_rows(&mut self, layer: usize, x: Vec<f32>, n_embd: usize, _device: &Device) -> Vec<f32> {
+        for (i, start, n) in self.spans(layer) {
+            self.got[i] = Some(Rows::Host(x[start * n_embd..(start + n) * n_embd].to_vec()));
+        }
+        x
+    }
+}

@@ -1,0 +1,120 @@
+//! Conditional steering (CAST): a closed gate leaves the reply to the unconditional part; an
+//! open one steers the prompt's tail and the reply; the reading is the probe's score of the
+//! block output that `tail_readings` sees; every generator gates alike.
+
+use crate::common::tiny;
+use burn::tensor::Device;
+use tiller_engine::batch;
+use tiller_engine::compare::Compare;
+use tiller_engine::concept::{ConditionVector, Logistic, tail_readings};
+use tiller_engine::gate::SteerPlan;
+use tiller_engine::load::LoadedModel;
+use tiller_engine::probe::Probes;
+use tiller_engine::sample::{Sampler, SamplingParams};
+use tiller_engine::sequence::StopRule;
+use tiller_engine::session::Session;
+use tiller_engine::steer::{ControlVector, Steering};
+
+const TAIL: usize = 3;
+
+fn strong(m: &LoadedModel, device: &Device, scale: f32) -> Steering {
+    let c = &m.model.config;
+    let dir: Vec<f32> = (0..c.n_embd).map(|i| if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
+    let cv = ControlVector { n_embd: c.n_embd, directions: [(1, dir)].into() };
+    Steering::new(&[(&cv, scale)], None, c.n_layer, c.n_embd, device).unwrap()
+}
+
+/// A condition at block 1 whose probe is a fixed direction; `threshold` decides what opens it.
+fn condition(m: &LoadedModel, threshold: f32, reply_tokens: Option<usize>) -> ConditionVector {
+    let n = m.model.config.n_embd;
+    let weights = (0..n).map(|i| if i % 2 == 0 { 0.3 } else { -0.2 }).collect();
+    ConditionVector { layer: 1, probe: Logistic { weights, bias: 0.1 }, threshold, tail: TAIL, reply_tokens }
+}
+
+fn plan(m: &LoadedModel, device: &Device, threshold: f32, reply_tokens: Option<usize>) -> SteerPlan {
+    let c = &m.model.config;
+    let gated = strong(m, device, 6.0);
+    SteerPlan::gated(Steering::none(), &gated, condition(m, threshold, reply_tokens), c.n_layer, c.n_embd, device)
+        .unwrap()
+}
+
+fn greedy() -> Sampler {
+    Sampler::new(SamplingParams::default()).unwrap()
+}
+
+fn reply(m: &LoadedModel, plan: impl Into<SteerPlan>, prompt: &[u32]) -> (Vec<u32>, Option<f32>) {
+    let mut session = Session::new(&m.model);
+    session.set_steering(plan);
+    pollster::block_on(session.prefill(prompt, greedy(), StopRule::new(&[], Some(12)))).unwrap();
+    let score = session.gate().map(|g| g.score);
+    let mut out = Vec::new();
+    while let Ok(t) = pollster::block_on(session.step()).unwrap() {
+        out.push(t);
+    }
+    (out, score)
+}
+
+#[test]
+fn a_closed_gate_leaves_the_reply_unsteered_and_an_open_one_steers_it() {
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    // The whole prompt is the tail: an open gate then steers every position, as plain steering.
+    let prompt = m.tokenizer.encode("<|im_start|>hi", true);
+    assert_eq!(prompt.len(), TAIL);
+    let (plain, _) = reply(&m, Steering::none(), &prompt);
+    let (steered, _) = reply(&m, strong(&m, &device, 6.0), &prompt);
+    assert_ne!(plain, steered, "the gated vector must change the reply for the test to mean anything");
+
+    let (closed, score) = reply(&m, plan(&m, &device, 1.0, None), &prompt);
+    let score = score.expect("a plan with a condition reads it");
+    assert!((0.0..=1.0).contains(&score), "a probability: {score}");
+    assert_eq!(closed, plain, "a closed gate adds nothing");
+    let (open, open_score) = reply(&m, plan(&m, &device, -1.0, None), &prompt);
+    assert_eq!(open_score, Some(score), "the reading does not depend on the threshold");
+    assert_eq!(open, steered, "an open gate steers the tail and the whole reply");
+
+    // Gated for the first two reply tokens only: those agree with the steered reply, the rest
+    // is the model's own continuation.
+    let (first_two, _) = reply(&m, plan(&m, &device, -1.0, Some(2)), &prompt);
+    assert_eq!(first_two[..2], steered[..2]);
+}
+
+#[test]
+fn the_reading_is_the_probe_on_the_tail_and_every_generator_gates_alike() {
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    let prompt = m.tokenizer.encode("<|im_start|>user\nhello there<|im_end|>", true);
+    assert!(prompt.len() > TAIL);
+    let c = condition(&m, 0.5, None);
+    let readings = pollster::block_on(tail_readings(&m.model, std::slice::from_ref(&prompt), &[1], TAIL)).unwrap();
+    let want = c.score(&readings[0][0]);
+
+    // A threshold just under the score opens the gate; just over it keeps it closed.
+    for (threshold, engaged) in [(want - 1e-3, true), (want + 1e-3, false)] {
+        let p = plan(&m, &device, threshold, None);
+        let (session, score) = reply(&m, p.clone(), &prompt);
+        let score = score.unwrap();
+        assert!((score - want).abs() < 1e-5, "session read {score}, tail_readings {want}");
+
+        let rule = StopRule::new(&[], Some(12));
+        let batched =
+            pollster::block_on(batch::generate(&m.model, std::slice::from_ref(&prompt), vec![greedy()], &[&p], &rule))
+                .unwrap()
+                .remove(0);
+        assert_eq!(batched.tokens, session, "batch and session agree (gate engaged: {engaged})");
+        let gate = batched.gate.unwrap();
+        assert_eq!(gate.engaged(), engaged);
+
+        let probes = Probes::new(&[], m.model.config.n_layer, m.model.config.n_embd, &device);
+        let mut compare = Compare::new(&m.model, p, probes, SamplingParams::default(), rule).unwrap();
+        pollster::block_on(compare.prefill(&prompt)).unwrap();
+        assert_eq!(compare.gate().map(|g| g.engaged()), Some(engaged));
+        let mut steered = Vec::new();
+        while let Some(step) = pollster::block_on(compare.step()).unwrap() {
+            if let Some(Ok(s)) = step.steered {
+                steered.push(s.token);
+            }
+        }
+        assert_eq!(steered, session, "Compare's steered side gates as the chat does");
+    }
+}
