@@ -200,9 +200,10 @@ pub const EN: ExplainText = ExplainText {
         "Concepts are entangled: the direction carries every way the pairs differ. Tiller's sentiment slider also \
          makes replies more formal (formality score 64 → 73), because the gloomy examples were also more personal.",
         "A vector belongs to one model: its coordinates only mean something in that model's hidden space.",
-        "A 135M-parameter model barely refuses anything, so there is little to amplify: at 1 the safety slider \
-         refused 23% of harmful requests and also 17% of harmless ones (unsteered: 2% and 0%). Sentiment works: \
-         the VADER score of replies goes from −0.21 at −1 to 0.89 at +1.",
+        "A 135M-parameter model barely refuses anything, so there is little to amplify. With its gate (conditional \
+         steering) the safety slider leaves harmless requests alone (1% refused on held-out prompts) but at 1 it \
+         refuses only 16% of harmful ones (unsteered: 1%). Sentiment works: the VADER score of replies goes from \
+         −0.21 at −1 to 0.89 at +1.",
     ],
     toxic_heading: "Why models write toxic or biased text",
     toxic: "A language model learns to continue text the way its training data does. Web text holds insults, \
@@ -351,8 +352,8 @@ pub const ZH: ExplainText = ExplainText {
         "概念相互纠缠：这个方向包含了样本对之间所有的差异。Tiller 的情感滑块也会让回复更正式（正式度评分 64 → 73），\
          因为忧郁的样本同时也更口语化、更私人。",
         "向量只属于一个模型：它的坐标只在那个模型的隐藏空间里才有意义。",
-        "1.35 亿参数的小模型几乎不会拒绝任何请求，所以没有多少拒绝行为可以放大：安全滑块为 1 时，\
-         有害请求只拒绝了 23%，同时也拒绝了 17% 的无害请求（不引导时为 2% 和 0%）。情感引导是有效的：\
+        "1.35 亿参数的模型几乎什么都不拒绝，可放大的东西很少。加上闸门（条件引导）后，安全滑块基本不影响无害请求\
+         （留出集上只拒绝了 1%），但在 1 时也只拒绝了 16% 的有害请求（不引导时为 1%）。情感引导是有效的：\
          回复的 VADER 情感分从 −1 时的 −0.21 升到 +1 时的 0.89。",
     ],
     toxic_heading: "模型为什么会生成有害或带偏见的文本",
