@@ -108,6 +108,10 @@ try {
   assert(run.request.sampling.seed === SEED && run.request.sampling.max_tokens === LENGTH, "seed or length not sent");
   assert(JSON.stringify(run.started.concepts) === '["sentiment","formality","safety"]', `concepts ${run.started.concepts}`);
   assert(run.started.n_layer === 30, `n_layer ${run.started.n_layer}`);
+  // The safety slider is at 0: no gated part, so no gate reading; its gate is described under it.
+  assert(run.started.gate == null, `a gate was read with safety at 0: ${JSON.stringify(run.started.gate)}`);
+  const gated = await page.getByTestId("steering-gated").allTextContents();
+  assert(gated.some((t) => /gate opens/.test(t) && /block 8/.test(t)), `safety's gated part is not described: ${gated}`);
 
   // Inside the model, at the first token: block 14 is the first the sentiment vector steers, so
   // the steered stream's projection there differs from the unsteered one at the same context by
