@@ -10,6 +10,7 @@ use crate::gate::{self, SteerPlan};
 use crate::model::{Llama, ModelError, NoHook};
 use crate::sample::Sampler;
 use crate::sequence::{Sequence, Stop, StopRule, advance};
+use crate::steer::PerSequence;
 
 pub struct Session<'m> {
     model: &'m Llama,
@@ -69,8 +70,9 @@ impl<'m> Session<'m> {
     /// The next token; `Ok(Err(stop))` once the turn is over.
     pub async fn step(&mut self) -> Result<Result<u32, Stop>, ModelError> {
         if self.seq.stopped().is_none() && !self.seq.waiting().is_empty() {
-            let mut steering = self.steering.for_reply(self.gate, self.seq.chosen()).clone();
-            advance(self.model, &mut [&mut self.seq], &mut steering).await?;
+            let steering = self.steering.for_reply(self.gate, self.seq.chosen());
+            let mut hook = PerSequence { steerings: vec![steering], lens: vec![self.seq.waiting().len()] };
+            advance(self.model, &mut [&mut self.seq], &mut hook).await?;
         }
         Ok(self.seq.choose())
     }
