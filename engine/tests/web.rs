@@ -19,6 +19,21 @@ fn cpu() -> Device {
     Device::flex()
 }
 
+/// The browser's WebGPU device, set up once per page: burn registers one wgpu runtime, and a
+/// second set-up from a later test fails as if there were no adapter.
+#[cfg(feature = "wgpu")]
+async fn webgpu() -> Result<Device, String> {
+    thread_local! {
+        static GPU: std::cell::RefCell<Option<Result<Device, String>>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(done) = GPU.with(|g| g.borrow().clone()) {
+        return done;
+    }
+    let got = Device::wgpu_options().init_async().await.map_err(|e| e.to_string());
+    GPU.with(|g| *g.borrow_mut() = Some(got.clone()));
+    got
+}
+
 #[wasm_bindgen_test]
 fn gguf_from_bytes_and_its_errors() {
     let bytes = include_bytes!("fixtures/llama_cpp/cvec_dragon.gguf");
@@ -52,7 +67,7 @@ async fn kv_cache_matches_prefill_on_the_cpu() {
 #[wasm_bindgen_test]
 async fn webgpu_agrees_with_the_cpu() {
     #[cfg(feature = "wgpu")]
-    match Device::wgpu_options().init_async().await {
+    match webgpu().await {
         Ok(gpu) => {
             let worst = tiny::backends_differ_by(&cpu(), &gpu).await;
             console_log!("WebGPU vs CPU on the tiny model: max |Δ| {worst}");
@@ -64,4 +79,19 @@ async fn webgpu_agrees_with_the_cpu() {
     // `--features wgpu` (or `cargo xtask test`) includes WebGPU.
     #[cfg(not(feature = "wgpu"))]
     console_log!("WebGPU test did not run: built without the `wgpu` feature (add --features wgpu)");
+}
+
+/// The packed-weight kernels in WGSL on the browser's WebGPU (SwiftShader here).
+#[wasm_bindgen_test]
+async fn packed_webgpu_kernels_match_the_f32_product() {
+    #[cfg(feature = "wgpu")]
+    match webgpu().await {
+        Ok(gpu) => {
+            let worst = common::gpu_kernels::worst_relative_error(&gpu).await;
+            console_log!("packed WebGPU kernels vs the f32 product: worst error {worst:.2e} of the largest output");
+        }
+        Err(e) => console_log!("packed WebGPU kernel test did not run: no adapter in this browser ({e})"),
+    }
+    #[cfg(not(feature = "wgpu"))]
+    console_log!("packed WebGPU kernel test did not run: built without the `wgpu` feature (add --features wgpu)");
 }

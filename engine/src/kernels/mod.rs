@@ -23,6 +23,8 @@
 
 mod acts;
 mod blocks;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 pub mod ops;
 mod packed;
 pub(crate) mod parallel;
@@ -33,7 +35,7 @@ mod wasm;
 mod x86;
 
 pub use acts::QuantizedRows;
-pub use packed::{PackedMatrix, WeightFormat};
+pub use packed::{AffineBlocks, PackedMatrix, WeightFormat};
 
 /// Elements per quantization block, for weights and activations alike.
 pub const QK: usize = 32;

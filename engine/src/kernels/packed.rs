@@ -21,6 +21,22 @@ impl SendPtr {
     }
 }
 
+/// A quantized matrix in the one form the GPU kernels read: weight = d·q + m per 32-block, with
+/// q unsigned (Q4_0's offset of 8 and Q8_0's sign folded into m). Scales are f32, since WebGPU
+/// without `shader-f16` (SwiftShader, many laptops) cannot read f16.
+#[derive(Clone, Debug)]
+pub struct AffineBlocks {
+    /// 4 (Q4_0, Q4_1: word w of a block holds elements 4w..4w+3 in its low nibbles and
+    /// 4w+16..4w+19 in its high ones, as ggml packs them) or 8 (Q8_0: word w holds 4w..4w+3).
+    pub bits: u32,
+    /// [rows, cols / 32 · bits] little-endian words; a block is `bits` words.
+    pub words: Vec<u32>,
+    /// [rows, cols / 32]
+    pub d: Vec<f32>,
+    /// [rows, cols / 32]
+    pub m: Vec<f32>,
+}
+
 /// The format a matrix came in; its blocks stay in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightFormat {
@@ -317,6 +333,44 @@ impl PackedMatrix {
                 }
             }
         }
+    }
+
+    /// The blocks as a GPU kernel reads them ([`AffineBlocks`]); `None` for f16 and f32
+    /// matrices, which a GPU multiplies dense.
+    pub fn affine_blocks(&self) -> Option<AffineBlocks> {
+        let Storage::Blocks { kind, bytes } = &self.storage else { return None };
+        let blocks = bytes.len() / kind.bytes();
+        let bits = if *kind == BlockKind::Q8_0 { 8 } else { 4 };
+        let mut out = AffineBlocks {
+            bits,
+            words: Vec::with_capacity(blocks * bits as usize),
+            d: Vec::with_capacity(blocks),
+            m: Vec::with_capacity(blocks),
+        };
+        let word = |q: &[u8]| u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+        for b in bytes.chunks_exact(kind.bytes()) {
+            let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+            match kind {
+                BlockKind::Q4_0 => {
+                    out.d.push(d);
+                    out.m.push(-8.0 * d);
+                    out.words.extend(b[2..18].chunks_exact(4).map(word));
+                }
+                BlockKind::Q4_1 => {
+                    out.d.push(d);
+                    out.m.push(f16::from_le_bytes([b[2], b[3]]).to_f32());
+                    out.words.extend(b[4..20].chunks_exact(4).map(word));
+                }
+                BlockKind::Q8_0 => {
+                    // i8 → u8 by adding 128, so every format reads as d·q + m with q unsigned.
+                    out.d.push(d);
+                    out.m.push(-128.0 * d);
+                    let q: Vec<u8> = b[2..34].iter().map(|&q| (q as i8 as i16 + 128) as u8).collect();
+                    out.words.extend(q.chunks_exact(4).map(word));
+                }
+            }
+        }
+        Some(out)
     }
 
     /// A weight or scale that is NaN or infinite makes every product it touches meaningless.

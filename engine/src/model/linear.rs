@@ -11,7 +11,9 @@ use crate::kernels::{Isa, PackedMatrix};
 /// the packed kernels:
 /// - on a CPU device the GGUF blocks stay packed ([`PackedMatrix`]) and the product runs in
 ///   [`crate::kernels`] (SIMD over the packed blocks, threads natively);
-/// - on a GPU device the matrix is dequantized once to f32 [in, out] and multiplied by burn.
+/// - on a GPU device a block-quantized matrix stays packed too, multiplied by the cubecl
+///   kernels in [`crate::kernels::gpu`]; an f16 or f32 one becomes an f32 [in, out] tensor
+///   multiplied by burn.
 ///
 /// Several GGUF matrices with the same input (q, k, v; gate, up) can be loaded as one, so one
 /// pass over the activations serves them all; [`Linear::forward_split`] hands back the parts.
@@ -28,6 +30,9 @@ enum Weight {
     Packed { matrices: Vec<Arc<PackedMatrix>>, isa: Isa },
     /// [in, out] f32 on the device.
     Dense(Box<Tensor<2>>),
+    /// Packed blocks in device memory, all parts in one matrix.
+    #[cfg(feature = "wgpu")]
+    Gpu(Box<crate::kernels::gpu::GpuMatrix>),
 }
 
 impl Linear {
@@ -52,6 +57,10 @@ impl Linear {
                 weight: Weight::Packed { matrices: matrices.into_iter().map(Arc::new).collect(), isa },
                 parts: widths,
             });
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some(m) = upload_packed(g, parts, n_in, device)? {
+            return Ok(Self { weight: Weight::Gpu(Box::new(m)), parts: widths });
         }
         let mut t = Vec::new();
         let n_out: usize = parts.iter().map(|&(_, n)| n).sum();
@@ -85,6 +94,8 @@ impl Linear {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.weight {
             Weight::Dense(w) => x.matmul((**w).clone()),
+            #[cfg(feature = "wgpu")]
+            Weight::Gpu(m) => m.matmul(x),
             Weight::Packed { .. } => {
                 let parts = self.forward_split(x);
                 if parts.len() == 1 { parts.into_iter().next().expect("one part") } else { Tensor::cat(parts, 1) }
@@ -116,17 +127,11 @@ impl Linear {
     pub fn forward_split(&self, x: Tensor<2>) -> Vec<Tensor<2>> {
         match &self.weight {
             Weight::Dense(w) if self.parts.len() == 1 => vec![x.matmul((**w).clone())],
-            Weight::Dense(w) => {
-                let y = x.matmul((**w).clone());
-                let mut first = 0;
-                self.parts
-                    .iter()
-                    .map(|&n| {
-                        first += n;
-                        y.clone().narrow(1, first - n, n)
-                    })
-                    .collect()
-            }
+            #[cfg(feature = "wgpu")]
+            Weight::Gpu(m) if self.parts.len() == 1 => vec![m.matmul(x)],
+            #[cfg(feature = "wgpu")]
+            Weight::Gpu(m) => self.split(m.matmul(x)),
+            Weight::Dense(w) => self.split(x.matmul((**w).clone())),
             Weight::Packed { matrices, isa } => {
                 let [n, _] = x.dims();
                 let device = x.device();
@@ -153,6 +158,36 @@ impl Linear {
             }
         }
     }
+
+    /// [seq, Σ out_i] → one [seq, out_i] per fused part.
+    fn split(&self, y: Tensor<2>) -> Vec<Tensor<2>> {
+        let mut first = 0;
+        self.parts
+            .iter()
+            .map(|&n| {
+                first += n;
+                y.clone().narrow(1, first - n, n)
+            })
+            .collect()
+    }
+}
+
+/// Block-quantized parts, stacked into one matrix in device memory; `None` when a part is f16
+/// or f32 or the parts differ in format (then they are multiplied dense).
+#[cfg(feature = "wgpu")]
+fn upload_packed(
+    g: &Gguf<'_>,
+    parts: &[(&str, usize)],
+    n_in: usize,
+    device: &Device,
+) -> Result<Option<crate::kernels::gpu::GpuMatrix>, GgufError> {
+    let matrices =
+        parts.iter().map(|&(name, n_out)| load_packed(g, name, n_in, n_out)).collect::<Result<Vec<_>, _>>()?;
+    let stacked = match matrices.len() {
+        1 => matrices.into_iter().next(),
+        _ => PackedMatrix::concat(&matrices),
+    };
+    Ok(stacked.and_then(|m| crate::kernels::gpu::GpuMatrix::upload(&m, device)))
 }
 
 /// CPU backends run the packed kernels; everything else gets dense device matrices.

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 pub mod fuzz;
+#[cfg(feature = "wgpu")]
+pub mod gpu_kernels;
 pub mod tiny;
 
 pub fn model_path() -> PathBuf {

@@ -11,6 +11,7 @@ mod compare;
 mod concept;
 mod gate;
 mod gguf_robustness;
+mod gpu;
 mod parity;
 mod sequence;
 mod session;
