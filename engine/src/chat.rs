@@ -33,6 +33,19 @@ pub struct Message {
     pub content: String,
 }
 
+/// The request a safety condition judges: the system prompt (if any) and the last user message,
+/// without the turns before it. `None` when that is already the whole conversation.
+///
+/// The condition's probe was fitted on single requests; read inside a longer chat, earlier turns
+/// move its block's output enough to hide a harmful request (a threat scored 0.93 alone and 0.04
+/// after one question about France).
+pub fn latest_request(messages: &[Message]) -> Option<Vec<Message>> {
+    let last_user = messages.iter().rposition(|m| m.role == Role::User)?;
+    let system = messages.first().filter(|m| m.role == Role::System);
+    let request: Vec<Message> = system.into_iter().chain([&messages[last_user]]).cloned().collect();
+    (request.len() < messages.len()).then_some(request)
+}
+
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
         Self { role: Role::System, content: content.into() }

@@ -15,7 +15,7 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::concept::{ConceptError, ConditionVector, GateReading};
-use crate::model::{Llama, ModelError, ResidualHook, read_f32};
+use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
 use crate::sequence::{Sequence, advance};
 use crate::steer::PerSequence;
 use crate::steer::Steering;
@@ -88,19 +88,38 @@ pub async fn prefill(
     plans: &[&SteerPlan],
     extra: &mut dyn ResidualHook,
 ) -> Result<Vec<Option<GateReading>>, ModelError> {
+    prefill_reading(model, seqs, plans, &vec![None; seqs.len()], extra).await
+}
+
+/// As [`prefill`], with each condition read from `requests[i]` on its own where one is given
+/// (in a fresh forward: the latest request without the turns before it), else from the end of
+/// the sequence's prompt.
+pub async fn prefill_reading(
+    model: &Llama,
+    seqs: &mut [&mut Sequence],
+    plans: &[&SteerPlan],
+    requests: &[Option<&[u32]>],
+    extra: &mut dyn ResidualHook,
+) -> Result<Vec<Option<GateReading>>, ModelError> {
     assert_eq!(seqs.len(), plans.len(), "one plan per sequence");
+    assert_eq!(seqs.len(), requests.len(), "one request (or none) per sequence");
     let lens: Vec<usize> = seqs.iter().map(|s| s.waiting().len()).collect();
-    let wants: Vec<Option<(usize, usize)>> =
-        plans.iter().zip(&lens).map(|(p, &len)| p.condition().map(|c| (c.layer, c.tail.min(len)))).collect();
+    let wants: Vec<Option<(usize, usize)>> = plans
+        .iter()
+        .zip(&lens)
+        .zip(requests)
+        .map(|((p, &len), r)| p.condition().filter(|_| r.is_none()).map(|c| (c.layer, c.tail.min(len))))
+        .collect();
     let mut capture = TailCapture { wants, lens: lens.clone(), got: seqs.iter().map(|_| None).collect() };
     let steer = PerSequence { steerings: plans.iter().map(|p| &p.always).collect(), lens };
     advance(model, seqs, &mut (&mut capture, (steer, extra))).await?;
 
     let n_embd = model.config.n_embd;
     let mut readings = Vec::with_capacity(seqs.len());
-    for (plan, got) in plans.iter().zip(capture.got) {
-        readings.push(match (plan.condition(), got) {
-            (Some(c), Some(rows)) => Some(c.read(&crate::concept::tail_mean(&rows.read().await?, n_embd))),
+    for ((plan, got), request) in plans.iter().zip(capture.got).zip(requests) {
+        readings.push(match (plan.condition(), got, request) {
+            (Some(c), _, Some(request)) => Some(read_alone(model, request, c).await?),
+            (Some(c), Some(rows), None) => Some(c.read(&crate::concept::tail_mean(&rows.read().await?, n_embd))),
             _ => None,
         });
     }
@@ -123,6 +142,16 @@ pub async fn prefill(
         advance(model, &mut again, &mut { steer }).await?;
     }
     Ok(readings)
+}
+
+/// `condition` read from `request` in a forward of its own, unsteered, as the probe was fitted.
+async fn read_alone(model: &Llama, request: &[u32], condition: &ConditionVector) -> Result<GateReading, ModelError> {
+    let tail = condition.tail.min(request.len());
+    let mut capture =
+        TailCapture { wants: vec![Some((condition.layer, tail))], lens: vec![request.len()], got: vec![None] };
+    model.forward_batch(&[request], &mut [model.new_cache()], &mut capture, Logits::Last)?;
+    let rows = capture.got.pop().flatten().ok_or(ModelError::EmptyInput)?.read().await?;
+    Ok(condition.read(&crate::concept::tail_mean(&rows, model.config.n_embd)))
 }
 
 /// The rows a condition reads, on the device or on the host (whichever path ran the forward).

@@ -47,13 +47,27 @@ impl<'m> Session<'m> {
     /// answered with `sampler` until `rule` (or the context) ends it. Returns the logits for the
     /// next token.
     pub async fn prefill(&mut self, tokens: &[u32], sampler: Sampler, rule: StopRule) -> Result<&[f32], ModelError> {
+        self.prefill_turn(tokens, None, sampler, rule).await
+    }
+
+    /// As [`Session::prefill`], with the steering's condition read from `request` alone (the
+    /// latest request rendered on its own, [`crate::chat::latest_request`]) instead of from the
+    /// end of the whole conversation.
+    pub async fn prefill_turn(
+        &mut self,
+        tokens: &[u32],
+        request: Option<&[u32]>,
+        sampler: Sampler,
+        rule: StopRule,
+    ) -> Result<&[f32], ModelError> {
         if self.stale {
             self.seq.forget();
             self.stale = false;
         }
         self.seq.reply_with(sampler, rule);
         self.reused = self.seq.start(tokens)?;
-        self.gate = gate::prefill(self.model, &mut [&mut self.seq], &[&self.steering], &mut NoHook).await?[0];
+        self.gate = gate::prefill_reading(self.model, &mut [&mut self.seq], &[&self.steering], &[request], &mut NoHook)
+            .await?[0];
         Ok(self.seq.logits())
     }
 

@@ -7,7 +7,7 @@ use tiller_engine::sequence::StopRule;
 use tiller_engine::session::Session;
 use tiller_engine::tokenizer::StreamDecoder;
 
-use super::engine::{Control, Engine, Job, prompt_tokens, sampling_params};
+use super::engine::{Control, Engine, Job, prompt_tokens, request_tokens, sampling_params};
 use super::vectors;
 use super::yield_now::yield_now;
 use crate::protocol::{Coefs, Failure, GateReport, GenStats, Response, StopReason};
@@ -33,9 +33,10 @@ pub async fn run(
     let rule = StopRule::new(stop_ids, Some(job.sampling.max_tokens as usize));
 
     let tokens = prompt_tokens(engine, &job.messages)?;
+    let request = request_tokens(engine, &job.messages)?;
 
     let start = js_sys::Date::now();
-    session.prefill(&tokens, sampler, rule).await?;
+    session.prefill_turn(&tokens, request.as_deref(), sampler, rule).await?;
     if let Some(g) = session.gate() {
         reply(Response::Gate { id: job.id, gate: GateReport { score: g.score, threshold: g.threshold } });
     }

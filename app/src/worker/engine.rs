@@ -58,6 +58,16 @@ pub fn prompt_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Vec<u3
     Ok(engine.loaded.tokenizer.encode(&prompt, true))
 }
 
+/// The latest request on its own (system prompt and last user message), which the safety gate
+/// reads; `None` when the conversation is that request already.
+pub fn request_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Option<Vec<u32>>, Failure> {
+    let messages: Vec<Message> = messages.iter().map(to_engine_message).collect();
+    let Some(request) = tiller_engine::chat::latest_request(&messages) else { return Ok(None) };
+    let prompt =
+        engine.loaded.template.render(&request, true).map_err(|e| Failure::Engine { detail: e.to_string() })?;
+    Ok(Some(engine.loaded.tokenizer.encode(&prompt, true)))
+}
+
 pub fn sampling_params(s: &Sampling) -> SamplingParams {
     SamplingParams { temperature: s.temperature, top_p: s.top_p, seed: s.seed, ..SamplingParams::default() }
 }

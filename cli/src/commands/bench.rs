@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<(), String> {
         let mut session = Session::new(&m.model);
         let sampler = Sampler::new(SamplingParams::default()).map_err(|e| e.to_string())?;
         // Masking the end tokens makes every run generate exactly gen_tokens.
-        let stats = turn::run(&mut session, &m, &prompt, sampler, true, a.gen_tokens + 1, |_| {})?;
+        let stats = turn::run(&mut session, &m, &prompt, None, sampler, true, a.gen_tokens + 1, |_| {})?;
         if i == 0 {
             continue; // warm-up: allocator, caches, and on wgpu kernel compilation and autotune
         }

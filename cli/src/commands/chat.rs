@@ -56,10 +56,14 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
         let tokens = m.tokenizer.encode(&prompt, true);
+        let request = match tiller_engine::chat::latest_request(&history) {
+            Some(r) => Some(m.tokenizer.encode(&m.template.render(&r, true).map_err(|e| e.to_string())?, true)),
+            None => None,
+        };
         let seed = params.seed.wrapping_add(turns);
         turns += 1;
         let sampler = Sampler::new(SamplingParams { seed, ..params.clone() }).map_err(|e| e.to_string())?;
-        let stats = turn::run(&mut session, &m, &tokens, sampler, false, a.max_tokens, |p| {
+        let stats = turn::run(&mut session, &m, &tokens, request.as_deref(), sampler, false, a.max_tokens, |p| {
             let _ = out.write_all(p.as_bytes());
             let _ = out.flush();
         });

@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<(), String> {
     session.set_steering(a.steering.build(&m.model.config, &device)?);
 
     let mut out = std::io::stdout().lock();
-    let stats = turn::run(&mut session, &m, &tokens, sampler, a.ignore_eos, a.max_tokens, |piece| {
+    let stats = turn::run(&mut session, &m, &tokens, None, sampler, a.ignore_eos, a.max_tokens, |piece| {
         if !a.json {
             let _ = out.write_all(piece.as_bytes());
             let _ = out.flush();

@@ -15,11 +15,14 @@ pub struct TurnStats {
 }
 
 /// Prefill `tokens`, then sample up to `max_tokens`, handing each complete piece of text to
-/// `on_piece` as it is decoded.
+/// `on_piece` as it is decoded. A gate reads its condition from `request` when given (the latest
+/// request of a longer chat, on its own).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     session: &mut Session<'_>,
     m: &LoadedModel,
     tokens: &[u32],
+    request: Option<&[u32]>,
     sampler: Sampler,
     ignore_eos: bool,
     max_tokens: usize,
@@ -27,7 +30,7 @@ pub fn run(
 ) -> Result<TurnStats, String> {
     let t0 = Instant::now();
     let rule = StopRule { ignore_eos, ..StopRule::new(&m.stop_ids, Some(max_tokens)) };
-    pollster::block_on(session.prefill(tokens, sampler, rule)).map_err(|e| e.to_string())?;
+    pollster::block_on(session.prefill_turn(tokens, request, sampler, rule)).map_err(|e| e.to_string())?;
     let prefill_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();

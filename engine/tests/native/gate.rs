@@ -118,3 +118,32 @@ fn the_reading_is_the_probe_on_the_tail_and_every_generator_gates_alike() {
         assert_eq!(steered, session, "Compare's steered side gates as the chat does");
     }
 }
+
+/// In a longer chat the gate reads the latest request on its own (as the probe was fitted), so
+/// earlier turns do not move its score: the session's reading equals a fresh session's on the
+/// request alone, and differs from reading the end of the whole conversation.
+#[test]
+fn in_a_longer_chat_the_gate_reads_the_latest_request_alone() {
+    use tiller_engine::chat::{Message, latest_request};
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    // Short: the tiny model's context is 64 positions.
+    let chat = vec![Message::user("yo"), Message::assistant("ok"), Message::user("hi")];
+    let request = latest_request(&chat).expect("an earlier turn makes the request a part");
+    assert_eq!(request, [Message::user("hi")]);
+    let with_system = [Message::system("s"), Message::user("a"), Message::assistant("b"), Message::user("c")];
+    assert_eq!(latest_request(&with_system).unwrap(), [Message::system("s"), Message::user("c")]);
+    assert_eq!(latest_request(&request), None, "a single request is its own");
+    let encode = |msgs: &[Message]| m.tokenizer.encode(&m.template.render(msgs, true).unwrap(), true);
+    let (whole, alone) = (encode(&chat), encode(&request));
+
+    let read = |tokens: &[u32], request: Option<&[u32]>| {
+        let mut session = Session::new(&m.model);
+        session.set_steering(plan(&m, &device, 1.0, None));
+        pollster::block_on(session.prefill_turn(tokens, request, greedy(), StopRule::new(&[], Some(2)))).unwrap();
+        session.gate().expect("a plan with a condition reads it").score
+    };
+    let in_chat = read(&whole, Some(&alone));
+    assert_eq!(in_chat, read(&alone, None), "the reading is the request's alone");
+    assert_ne!(in_chat, read(&whole, None), "the earlier turns must move the tail's reading for this to test anything");
+}
