@@ -411,10 +411,22 @@ pub struct VectorInfo {
     /// Scale at coefficient 1.
     pub strength: f32,
     pub layers: (u32, u32),
-    /// Where the vector came from, shown next to the slider.
-    pub note: String,
+    /// Where the vector came from, worded next to the slider by the page in its language.
+    pub origin: VectorOrigin,
     /// A second direction under the slider that only some prompts get (safety's refusal).
     pub gated: Option<GatedInfo>,
+}
+
+/// Where a vector came from: facts, not sentences, so the UI words them in English or Chinese.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum VectorOrigin {
+    /// One of the site's vectors, with the manifest's note (the UI has its own words for the
+    /// concepts it knows by id; the note is for those it does not).
+    Shipped { note: String },
+    /// Built in this page from pairs: typed ones, or a pair file of the site's (`file`).
+    Built { pairs: u32, file: Option<String>, method: BuildMethod },
+    /// Imported from a control-vector file.
+    Imported { file: String },
 }
 
 /// The conditional part of a slider, shown under it: a direction added to the reply only when

@@ -94,7 +94,7 @@ fn every_vector_response_survives_bincode() {
         max: 1.0,
         strength: 2.37,
         layers: (3, 5),
-        note: "Built here from 4 pairs".into(),
+        origin: VectorOrigin::Built { pairs: 4, file: None, method: BuildMethod::Mean },
         gated: None,
     }));
     round_trip(Response::VectorBytes { id: "sentiment".into(), bytes: (0..=255).collect() });
@@ -127,7 +127,7 @@ fn every_response_survives_bincode() {
             max: 1.0,
             strength: 4.0,
             layers: (6, 18),
-            note: "preview".into(),
+            origin: VectorOrigin::Imported { file: "preview.gguf".into() },
             gated: Some(GatedInfo {
                 layers: (6, 16),
                 strength: 10.0,

@@ -274,7 +274,7 @@ mod tests {
             max: 1.0,
             strength: 2.0,
             layers: (1, 2),
-            note: String::new(),
+            origin: crate::protocol::VectorOrigin::Shipped { note: String::new() },
             gated: None,
         };
         let coefs = crate::protocol::Coefs::from([("a".into(), 0.0), ("b".into(), 0.3), ("gone".into(), 1.0)]);

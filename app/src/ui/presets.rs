@@ -114,7 +114,7 @@ mod tests {
             max: 1.0,
             strength: 4.0,
             layers: (1, 2),
-            note: String::new(),
+            origin: crate::protocol::VectorOrigin::Shipped { note: String::new() },
             gated: None,
         }
     }

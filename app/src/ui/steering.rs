@@ -26,7 +26,7 @@ pub struct Words {
 pub fn words(t: &SteeringText, v: &VectorInfo) -> Words {
     match t.concept(&v.id) {
         Some(c) => Words { label: c.label.into(), low: c.low.into(), high: c.high.into(), note: c.note.into() },
-        None => Words { label: v.label.clone(), low: v.low.clone(), high: v.high.clone(), note: v.note.clone() },
+        None => Words { label: v.label.clone(), low: v.low.clone(), high: v.high.clone(), note: (t.origin)(v) },
     }
 }
 
@@ -145,9 +145,28 @@ mod tests {
             max,
             strength: 4.0,
             layers: (10, 20),
-            note: "test".into(),
+            origin: crate::protocol::VectorOrigin::Shipped { note: "test".into() },
             gated: None,
         }
+    }
+
+    /// A vector built or imported here is described by the page, in its language, from what the
+    /// worker reported.
+    #[test]
+    fn a_user_vectors_note_is_worded_in_both_languages() {
+        use crate::protocol::{BuildMethod, VectorOrigin};
+        let mut v = vector("mine", -1.0, 1.0);
+        v.origin = VectorOrigin::Built { pairs: 4, file: None, method: BuildMethod::Mean };
+        let en = words(&crate::ui::i18n::EN.steering, &v).note;
+        assert!(
+            en.starts_with("Built here from 4 pairs (typed pairs, mean difference), blocks 10–20; ±1 = strength 4.00."),
+            "{en}"
+        );
+        let zh = words(&crate::ui::i18n::ZH.steering, &v).note;
+        assert!(zh.contains("4 对") && zh.contains("均值差") && zh.contains("10–20"), "{zh}");
+        v.origin = VectorOrigin::Imported { file: "kind.gguf".into() };
+        assert!(words(&crate::ui::i18n::ZH.steering, &v).note.starts_with("从 kind.gguf 导入"));
+        assert!(words(&crate::ui::i18n::EN.steering, &v).note.starts_with("Imported from kind.gguf, blocks 10–20"));
     }
 
     #[test]

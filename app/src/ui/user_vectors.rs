@@ -365,7 +365,7 @@ mod tests {
             max: 1.0,
             strength: 3.0,
             layers: (2, 4),
-            note: String::new(),
+            origin: crate::protocol::VectorOrigin::Shipped { note: String::new() },
             gated: None,
         }
     }

@@ -21,7 +21,7 @@ use tiller_engine::steer::SteerError;
 use super::engine::{Control, Engine};
 use super::vectors::{self, Concept};
 use super::yield_now::{sleep, yield_now};
-use crate::protocol::{BuildMethod, Failure, PairSource, Response, VectorInfo};
+use crate::protocol::{BuildMethod, Failure, PairSource, Response, VectorInfo, VectorOrigin};
 
 /// What a build was asked for (the fields of `Request::BuildVector`).
 pub struct BuildSpec {
@@ -64,17 +64,18 @@ pub async fn build(
             let bytes = vectors::get(&url).await?;
             let pairs_error = |detail: String| Failure::Pairs { source: name.clone(), detail };
             let text = std::str::from_utf8(&bytes).map_err(|_| pairs_error("not UTF-8 text".into()))?;
-            (parse_pairs(text).map_err(|e| pairs_error(e.to_string()))?, name)
+            (parse_pairs(text).map_err(|e| pairs_error(e.to_string()))?, Some(name))
         }
         PairSource::Typed { pairs } => {
             let pairs: Vec<Pair> = pairs
                 .into_iter()
                 .map(|p| Pair { system: None, prompt: p.prompt, positive: p.positive, negative: p.negative })
                 .collect();
-            (pairs, "typed pairs".to_string())
+            (pairs, None)
         }
     };
-    check_pairs(&pairs).map_err(|e| Failure::Pairs { source: source.clone(), detail: e.to_string() })?;
+    let source_name = source.clone().unwrap_or_else(|| "typed pairs".into());
+    check_pairs(&pairs).map_err(|e| Failure::Pairs { source: source_name, detail: e.to_string() })?;
 
     let total = pairs.len();
     let progress =
@@ -95,21 +96,15 @@ pub async fn build(
         return Err(Failure::Cancelled);
     }
 
+    let built_with = method;
     let method = match method {
         BuildMethod::Mean => Method::MeanDifference,
         BuildMethod::Pca => Method::Pca,
     };
     let built = contrasts.finish(method, start, end)?;
     let strength = strength_for(engine, &built, &built.residual_norms)?;
-    let how = match method {
-        Method::MeanDifference => "mean difference",
-        Method::Pca => "PCA",
-    };
-    let note = format!(
-        "Built here from {total} pairs ({source}, {how}), blocks {start}–{end}; ±1 = strength {strength:.2}. \
-         Kept until another model loads: download it to keep it."
-    );
-    let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, note, gated: None };
+    let origin = VectorOrigin::Built { pairs: total as u32, file: source, method: built_with };
+    let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, origin, gated: None };
     let gguf = built.to_gguf("llama");
     engine.concepts.borrow_mut().push(Concept {
         info: info.clone(),
@@ -158,10 +153,6 @@ pub async fn import(engine: &Engine, id: String, name: String, bytes: Vec<u8>) -
     let strength = strength_for(engine, &built, &norms)?;
     let stem = file.strip_suffix(".gguf").or_else(|| file.strip_suffix(".GGUF")).unwrap_or(&file);
     let label = clean_label(stem, &id);
-    let note = format!(
-        "Imported from {file}, blocks {start}–{end}; ±1 = strength {strength:.2}. \
-         Kept until another model loads."
-    );
     let info = VectorInfo {
         id,
         label,
@@ -171,7 +162,7 @@ pub async fn import(engine: &Engine, id: String, name: String, bytes: Vec<u8>) -
         max: 1.0,
         strength,
         layers: (start as u32, end as u32),
-        note,
+        origin: VectorOrigin::Imported { file },
         gated: None,
     };
     engine.concepts.borrow_mut().push(Concept {

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Response, WorkerGlobalScope};
 
 use super::failure::not_a_vector;
-use crate::protocol::{Coefs, Failure, GatedInfo, VectorInfo};
+use crate::protocol::{Coefs, Failure, GatedInfo, VectorInfo, VectorOrigin};
 
 pub struct Concept {
     pub info: VectorInfo,
@@ -105,7 +105,7 @@ async fn attach(
             max: entry.max,
             strength: entry.strength,
             layers: (start as u32, end as u32),
-            note: entry.note,
+            origin: VectorOrigin::Shipped { note: entry.note },
             gated: gated_info,
         };
         concepts.push(Concept { info, vector, gguf: bytes, probe, gated });

@@ -1,7 +1,7 @@
 //! The steering panel: sliders, their notes, and the names of the built-in concepts. Vectors built
 //! or imported by the user keep the names they were given.
 
-use crate::protocol::GatedInfo;
+use crate::protocol::{BuildMethod, GatedInfo, VectorInfo, VectorOrigin};
 
 pub struct SteeringText {
     pub title: &'static str,
@@ -27,6 +27,8 @@ pub struct SteeringText {
     pub concepts: [ConceptText; 3],
     /// The slider's conditional part: its blocks, the gate's block and threshold.
     pub gated: fn(&GatedInfo) -> String,
+    /// Where a vector the page has no words of its own for came from (built here, imported).
+    pub origin: fn(&VectorInfo) -> String,
 }
 
 /// A built-in concept's words, found by its id (public/vectors/manifest.json).
@@ -93,6 +95,24 @@ pub const EN: SteeringText = SteeringText {
                    docs/eval/safety/.",
         },
     ],
+    origin: |v| {
+        let (a, b, s) = (v.layers.0, v.layers.1, v.strength);
+        match &v.origin {
+            VectorOrigin::Shipped { note } => note.clone(),
+            VectorOrigin::Built { pairs, file, method } => format!(
+                "Built here from {pairs} pairs ({}, {}), blocks {a}–{b}; ±1 = strength {s:.2}. Kept until another \
+                 model loads: download it to keep it.",
+                file.as_deref().unwrap_or("typed pairs"),
+                match method {
+                    BuildMethod::Mean => "mean difference",
+                    BuildMethod::Pca => "PCA",
+                }
+            ),
+            VectorOrigin::Imported { file } => {
+                format!("Imported from {file}, blocks {a}–{b}; ±1 = strength {s:.2}. Kept until another model loads.")
+            }
+        }
+    },
     gated: |g| {
         format!(
             " Under the same slider, a refusal direction (blocks {}–{}) is added only when the safety gate opens: a probe \
@@ -149,6 +169,24 @@ pub const ZH: SteeringText = SteeringText {
                    见 docs/eval/safety/。",
         },
     ],
+    origin: |v| {
+        let (a, b, s) = (v.layers.0, v.layers.1, v.strength);
+        match &v.origin {
+            VectorOrigin::Shipped { note } => note.clone(),
+            VectorOrigin::Built { pairs, file, method } => format!(
+                "在本页用 {pairs} 对样本构建（{}，{}），作用于第 {a}–{b} 块；±1 对应强度 {s:.2}。加载另一个模型前一直保留：\
+                 下载即可长期保存。",
+                file.as_deref().unwrap_or("手动输入的样本"),
+                match method {
+                    BuildMethod::Mean => "均值差",
+                    BuildMethod::Pca => "主成分分析",
+                }
+            ),
+            VectorOrigin::Imported { file } => {
+                format!("从 {file} 导入，作用于第 {a}–{b} 块；±1 对应强度 {s:.2}。加载另一个模型前一直保留。")
+            }
+        }
+    },
     gated: |g| {
         format!(
             " 同一个滑块下还有一个“拒绝”方向（第 {}–{} 块），只有安全闸门开启时才会加上：探针在请求末尾读取第 {} 块，\
