@@ -52,20 +52,21 @@ pub struct Engine {
 
 /// The conversation rendered with the model's chat template, ready for the assistant's turn.
 pub fn prompt_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Vec<u32>, Failure> {
-    let messages: Vec<Message> = messages.iter().map(to_engine_message).collect();
-    let prompt =
-        engine.loaded.template.render(&messages, true).map_err(|e| Failure::Engine { detail: e.to_string() })?;
-    Ok(engine.loaded.tokenizer.encode(&prompt, true))
+    encode(engine, &messages.iter().map(to_engine_message).collect::<Vec<_>>())
 }
 
 /// The latest request on its own (system prompt and last user message), which the safety gate
 /// reads; `None` when the conversation is that request already.
 pub fn request_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Option<Vec<u32>>, Failure> {
     let messages: Vec<Message> = messages.iter().map(to_engine_message).collect();
-    let Some(request) = tiller_engine::chat::latest_request(&messages) else { return Ok(None) };
+    tiller_engine::chat::latest_request(&messages).map(|request| encode(engine, &request)).transpose()
+}
+
+/// Messages rendered by the model's template, ready for the assistant's reply, as tokens.
+fn encode(engine: &Engine, messages: &[Message]) -> Result<Vec<u32>, Failure> {
     let prompt =
-        engine.loaded.template.render(&request, true).map_err(|e| Failure::Engine { detail: e.to_string() })?;
-    Ok(Some(engine.loaded.tokenizer.encode(&prompt, true)))
+        engine.loaded.template.render(messages, true).map_err(|e| Failure::Engine { detail: e.to_string() })?;
+    Ok(engine.loaded.tokenizer.encode(&prompt, true))
 }
 
 pub fn sampling_params(s: &Sampling) -> SamplingParams {

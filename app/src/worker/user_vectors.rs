@@ -96,14 +96,16 @@ pub async fn build(
         return Err(Failure::Cancelled);
     }
 
-    let built_with = method;
-    let method = match method {
-        BuildMethod::Mean => Method::MeanDifference,
-        BuildMethod::Pca => Method::Pca,
-    };
-    let built = contrasts.finish(method, start, end)?;
+    let built = contrasts.finish(
+        match method {
+            BuildMethod::Mean => Method::MeanDifference,
+            BuildMethod::Pca => Method::Pca,
+        },
+        start,
+        end,
+    )?;
     let strength = strength_for(engine, &built, &built.residual_norms)?;
-    let origin = VectorOrigin::Built { pairs: total as u32, file: source, method: built_with };
+    let origin = VectorOrigin::Built { pairs: total as u32, file: source, method };
     let info = VectorInfo { id, label, low, high, min: -1.0, max: 1.0, strength, layers, origin, gated: None };
     let gguf = built.to_gguf("llama");
     engine.concepts.borrow_mut().push(Concept {

@@ -56,10 +56,10 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
         let tokens = m.tokenizer.encode(&prompt, true);
-        let request = match tiller_engine::chat::latest_request(&history) {
-            Some(r) => Some(m.tokenizer.encode(&m.template.render(&r, true).map_err(|e| e.to_string())?, true)),
-            None => None,
-        };
+        let request = tiller_engine::chat::latest_request(&history)
+            .map(|r| m.template.render(&r, true).map(|text| m.tokenizer.encode(&text, true)))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         let seed = params.seed.wrapping_add(turns);
         turns += 1;
         let sampler = Sampler::new(SamplingParams { seed, ..params.clone() }).map_err(|e| e.to_string())?;

@@ -77,16 +77,6 @@ impl GpuMatrix {
         })
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Device bytes held by the blocks.
-    pub fn size_bytes(&self) -> usize {
-        let blocks = self.rows * self.cols / 32;
-        blocks * (4 * self.bits as usize + 8)
-    }
-
     fn words_arg(&self) -> BufferArg {
         // SAFETY: the lengths are those the buffers were created with in `upload`.
         unsafe { BufferArg::from_raw_parts(self.words.clone(), self.rows * self.cols / 32 * self.bits as usize) }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::gguf::{Gguf, GgufError, TensorInfo};
+use crate::gguf::{Gguf, GgufError, TensorInfo, TensorType};
 use crate::kernels::{Isa, PackedMatrix};
 
 /// A weight matrix applied as `x · W`.
@@ -181,6 +181,13 @@ fn upload_packed(
     n_in: usize,
     device: &Device,
 ) -> Result<Option<crate::kernels::gpu::GpuMatrix>, GgufError> {
+    let quantized = |name: &str| {
+        g.tensor_info(name).is_some_and(|i| matches!(i.ty, TensorType::Q4_0 | TensorType::Q4_1 | TensorType::Q8_0))
+    };
+    // Decided from the table, so an f16 or f32 matrix is not copied here before its dense load.
+    if !parts.iter().all(|&(name, _)| quantized(name)) {
+        return Ok(None);
+    }
     let matrices =
         parts.iter().map(|&(name, n_out)| load_packed(g, name, n_in, n_out)).collect::<Result<Vec<_>, _>>()?;
     let stacked = match matrices.len() {
