@@ -337,6 +337,8 @@ pub enum NoWebGpu {
     NoAdapter,
     /// The adapter or device could not be had: the browser's or wgpu's line.
     Failed { detail: String },
+    /// The page started the CPU-only worker (`tiller-worker`), which has no burn-wgpu.
+    CpuOnlyEngine,
 }
 
 /// One token of one side of a comparison, with what the model looked like when it chose it (the

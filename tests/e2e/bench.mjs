@@ -7,7 +7,7 @@
 // `cargo xtask bench-browser [cpu] [webgpu] [wllama]` (default: all). Each gets a fresh browser
 // and profile. TILLER_PEER_URL is the folder xtask serves with wllama's files and the model.
 
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { MINUTE, appUrl, chat, launch, protocolLog, rates, waitLoaded } from "./lib.mjs";
@@ -159,12 +159,14 @@ function download(files) {
   return { raw, gz };
 }
 
-function tillerFiles() {
+/** The worker build a backend's page starts: CPU only, or with WebGPU (app/src/ui/worker_bridge.rs). */
+const WORKER = { cpu: "tiller-worker", webgpu: "tiller-worker-webgpu" };
+
+function tillerFiles(backend) {
   if (!DIST) return [];
-  return readdirSync(DIST)
-    .filter((f) => /^tiller-worker.*\.(wasm|js)$/.test(f))
+  return [`${WORKER[backend]}.js`, `${WORKER[backend]}_bg.wasm`]
     .map((f) => join(DIST, f))
-    .filter((f) => statSync(f).isFile());
+    .filter((f) => existsSync(f) && statSync(f).isFile());
 }
 
 const results = {};
@@ -192,7 +194,6 @@ for (const [w, r] of Object.entries(results)) {
       `${(r.loadMs / 1000).toFixed(2)} s | ${r.peak.rss.toFixed(0)} MiB | ${r.peak.pss.toFixed(0)} MiB |`,
   );
 }
-const t = tillerFiles();
 for (const [w, r] of Object.entries(results)) {
   if (r.phases) {
     const parts = Object.entries(r.phases).map(([name, ms]) => `${name} ${ms} ms`);
@@ -202,11 +203,17 @@ for (const [w, r] of Object.entries(results)) {
     );
   }
 }
-const tillerSize = t.length ? download(t) : null;
+const tillerSizes = {};
+for (const backend of Object.keys(WORKER)) {
+  const files = tillerFiles(backend);
+  if (!files.length) continue;
+  tillerSizes[backend] = download(files);
+  const size = tillerSizes[backend];
+  console.log(`\nTiller ${backend} engine download (${files.map((f) => f.split("/").pop()).join(", ")}): ${mb(size.raw)} raw, ${mb(size.gz)} gzip`);
+}
 const wllamaSize = PEER && process.env.TILLER_PEER_DIR
   ? download([join(process.env.TILLER_PEER_DIR, "wllama/single-thread/wllama.wasm"), join(process.env.TILLER_PEER_DIR, "wllama/index.js")])
   : null;
-if (tillerSize) console.log(`\nTiller engine download (${t.map((f) => f.split("/").pop()).join(", ")}): ${mb(tillerSize.raw)} raw, ${mb(tillerSize.gz)} gzip`);
 if (wllamaSize) console.log(`wllama download (single-thread wllama.wasm, index.js): ${mb(wllamaSize.raw)} raw, ${mb(wllamaSize.gz)} gzip`);
 
 if (peer) {
@@ -215,7 +222,7 @@ if (peer) {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const [w, r] of Object.entries(results)) {
     if (w === "wllama" || r.skipped) continue;
-    const size = tillerSize && wllamaSize ? ratio(tillerSize.gz, wllamaSize.gz) : "";
+    const size = tillerSizes[w] && wllamaSize ? ratio(tillerSizes[w].gz, wllamaSize.gz) : "";
     console.log(
       `| ${w} | ${ratio(r.decode, peer.decode)} | ${ratio(r.prefill, peer.prefill)} | ${ratio(r.loadMs, peer.loadMs)} | ` +
         `${ratio(r.peak.rss, peer.peak.rss)} | ${ratio(r.peak.pss, peer.peak.pss)} | ${size} |`,

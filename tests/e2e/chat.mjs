@@ -53,6 +53,10 @@ try {
   assert(first.phase === "ready", `the default model did not load: ${first.error}`);
   const backend = (await page.getByTestId("backend").textContent()).trim();
   assert(/CPU/.test(backend), `backend=cpu, but the page says "${backend}"`);
+  assert(
+    log.engines.join() === "./tiller-worker.js",
+    `backend=cpu should start only the CPU-only worker, the page started [${log.engines}]`,
+  );
   console.log(`loaded (${backend}) in ${seconds(Date.now() - t0)}; the worker's load_ms ${first.ready.load_ms.toFixed(0)}`);
   console.log(`  phases: ${(await page.evaluate(() => window.__phases)).join(" → ")}`);
 
@@ -114,18 +118,29 @@ try {
       controlled: Boolean(navigator.serviceWorker.controller),
       models: (await (await caches.open("tiller-models-v1")).keys()).length,
       caches: await caches.keys(),
+      // The engine builds the shell keeps: only the one this page started (public/sw.js).
+      engines: await (async () => {
+        const shell = (await caches.keys()).find((n) => n.startsWith("tiller-shell-"));
+        if (!shell) return [];
+        const keys = await (await caches.open(shell)).keys();
+        return keys.map((r) => r.url.split("/").pop()).filter((f) => /^tiller-worker.*_bg\.wasm$/.test(f));
+      })(),
     }));
   const cached = await poll(
     async () => {
       const state = await offlineReady();
-      return state.controlled && state.models > 0 && state;
+      return state.controlled && state.models > 0 && state.engines.length > 0 && state;
     },
     2 * MINUTE,
-    "the service worker to control the page and the model to be in tiller-models-v1",
+    "the service worker to control the page, the model to be in tiller-models-v1 and the engine in the shell",
   ).catch(async (e) => {
     throw new Error(`${e.message}: ${JSON.stringify(await offlineReady())} (does the page register sw.js?)`);
   });
-  console.log(`before going offline: caches ${JSON.stringify(cached.caches)}`);
+  console.log(`before going offline: caches ${JSON.stringify(cached.caches)}, engines kept ${cached.engines}`);
+  assert(
+    cached.engines.join() === "tiller-worker_bg.wasm",
+    `the shell should keep only the CPU-only engine this page started, it has [${cached.engines}]`,
+  );
   await context.setOffline(true);
   log.reset();
   const t1 = Date.now();

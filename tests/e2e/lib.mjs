@@ -80,6 +80,8 @@ export function protocolLog(page, { echo = false } = {}) {
     pageErrors: [],
     consoleErrors: [],
     cspViolations: [],
+    // The worker scripts the page started, in order ("./tiller-worker.js", …).
+    engines: [],
     waiters: [],
   };
   page.on("console", (msg) => {
@@ -102,6 +104,7 @@ export function protocolLog(page, { echo = false } = {}) {
         return;
       }
     }
+    if (text.startsWith("tiller:engine ")) log.engines.push(text.slice("tiller:engine ".length));
     if (text.startsWith("tiller:csp-violation ") || /Content Security Policy/.test(text)) log.cspViolations.push(text);
     if (msg.type() === "error") log.consoleErrors.push(text);
   });

@@ -43,6 +43,23 @@ async function run() {
       `${backend} (${shown}): loaded in ${seconds(loadMs)}, ${stats.generated_tokens} tokens in ${seconds(reply.ms)} ` +
         `[${statsText}]: ${JSON.stringify(reply.text)}`,
     );
+    assert(log.engines.at(-1) === "./tiller-worker-webgpu.js", `backend=webgpu started [${log.engines}]`);
+
+    // Choosing the CPU ends the WebGPU worker and reloads the model in the CPU-only one.
+    log.mark = log.responses.length;
+    await page.getByTestId("backend-select").selectOption("cpu");
+    const reloaded = await log.wait((r) => r.Ready || r.LoadFailed, 5 * MINUTE, "the reload on the CPU");
+    assert(reloaded.Ready, `tiny.gguf did not reload on the CPU: ${JSON.stringify(reloaded)}`);
+    assert(log.engines.at(-1) === "./tiller-worker.js", `after choosing the CPU the page runs [${log.engines}]`);
+    await page.waitForFunction(() => /CPU/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? ""), null, {
+      timeout: 10_000,
+    });
+    const cpuShown = (await page.getByTestId("backend").textContent()).trim();
+    // The tiny model's context (64) holds one short exchange, not two.
+    await page.getByTestId("clear").click();
+    const cpuReply = await chat(page, log, "hello", 5 * MINUTE);
+    assert(cpuReply.done.Done, `generation failed after the switch: ${JSON.stringify(cpuReply.done)}`);
+    console.log(`switched to the CPU-only worker (${cpuShown}): ${JSON.stringify(cpuReply.text)}`);
     reportPageErrors(log);
     return { tokens: stats.generated_tokens };
   } catch (e) {

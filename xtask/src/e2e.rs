@@ -9,9 +9,10 @@ use crate::{root, site, tools};
 
 /// The engine compiled to wasm32 and run in headless Chromium by wasm-bindgen's test runner.
 ///
-/// The app's worker is selected beside the engine so that cargo resolves the features Trunk's
-/// worker build resolves (the worker's web-sys features reach wgpu): burn and its GPU stack are
-/// then compiled for wasm32 once, for both, instead of twice.
+/// The app's WebGPU worker is selected beside the engine so that cargo resolves the features
+/// Trunk's build of that worker resolves (the worker's web-sys features reach wgpu): burn and its
+/// GPU stack are then compiled for wasm32 once, for both, instead of twice. (The CPU-only worker
+/// resolves fewer features and has a build of burn-flex of its own, without the GPU stack.)
 pub fn engine_in_browser() -> Result<(), String> {
     tools::wasm_target()?;
     tools::wasm_bindgen_cli()?;
@@ -19,7 +20,7 @@ pub fn engine_in_browser() -> Result<(), String> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root())
         .args(["test", "--release", "--target", tools::WASM, "--test", "web"])
-        .args(["-p", "tiller-engine", "-p", "tiller-app", "--no-default-features", "--features", "tiller-app/worker"])
+        .args(["-p", "tiller-engine", "-p", "tiller-app", "--no-default-features", "--features", "tiller-app/webgpu"])
         // Show the browser's console, where the WebGPU test says whether it ran.
         .args(["--", "--nocapture"])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")

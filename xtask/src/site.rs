@@ -9,6 +9,9 @@ use crate::{root, tools};
 /// Where the app looks for its default model, relative to the page (see the UI contract).
 pub const MODEL_DIR: &str = "models";
 
+/// The engine's two worker builds (index.html): CPU only, and with WebGPU.
+pub const WORKERS: [&str; 2] = ["tiller-worker", "tiller-worker-webgpu"];
+
 /// Build dist/ and return its path.
 pub fn dist() -> Result<PathBuf, String> {
     // Every tool and crate first: the build below runs offline.
@@ -30,9 +33,11 @@ pub fn dist() -> Result<PathBuf, String> {
     ]))?;
 
     let dist = root().join("dist");
-    let worker = dist.join("tiller-worker_bg.wasm");
-    let (before, after) = strip_names(&worker)?;
-    println!("xtask: {}: {before} → {after} bytes without its name section", worker.display());
+    for worker in WORKERS {
+        let worker = dist.join(format!("{worker}_bg.wasm"));
+        let (before, after) = strip_names(&worker)?;
+        println!("xtask: {}: {before} → {after} bytes without its name section", worker.display());
+    }
     link_or_copy(&model, &dist.join(MODEL_DIR).join(tiller_fetch::FILE_NAME))?;
     let inline = crate::csp::add_to(&dist.join("index.html"))?;
     println!("xtask: dist/index.html has a Content-Security-Policy ({inline} inline script allowed by its hash)");

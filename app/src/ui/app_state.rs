@@ -13,7 +13,7 @@ use crate::protocol::{BackendChoice, ModelSource, Request, Response};
 use super::cache;
 use super::chat::ChatState;
 use super::compare::CompareState;
-use super::dom::{absolute_url, download};
+use super::dom::{absolute_url, download, webgpu_exposed};
 use super::format::one_line;
 use super::i18n::Msg;
 use super::loader::{LoadState, LoadStatus};
@@ -21,7 +21,7 @@ use super::settings::SettingsState;
 use super::steering::SteeringState;
 use super::url_params::{DEFAULT_MODEL, UrlParams};
 use super::user_vectors::VectorWork;
-use super::worker_bridge::Bridge;
+use super::worker_bridge::{Bridge, Engine};
 
 /// The steering manifest, next to the page.
 const VECTORS_MANIFEST: &str = "vectors/manifest.json";
@@ -54,7 +54,8 @@ impl AppState {
             work: VectorWork::new(),
             compare: CompareState::new(params.prompt.clone()),
         };
-        let bridge = Bridge::spawn(move |response: Response| followers.route(&response));
+        let engine = Engine::for_choice(params.backend, webgpu_exposed());
+        let bridge = Bridge::spawn(engine, move |response: Response| followers.route(&response));
         let Followers { load, chat, steering, work, compare } = followers;
         Self { load, chat, steering, work, compare, settings: SettingsState::new(params), bridge }
     }
@@ -65,9 +66,14 @@ impl AppState {
         // vectors belong to the old model.
         self.chat.abandon(self.bridge);
         self.steering.set_vectors(Vec::new(), None);
+        let backend = self.settings.backend.get_untracked();
+        if self.bridge.use_engine(Engine::for_choice(backend, webgpu_exposed())) {
+            // The other build's worker ended with whatever vector work it had going.
+            self.work.abandon();
+        }
         self.load.start(&source);
         let vectors = absolute_url(VECTORS_MANIFEST).ok();
-        self.bridge.send(Request::Load { source, backend: self.settings.backend.get_untracked(), vectors });
+        self.bridge.send(Request::Load { source, backend, vectors });
     }
 
     /// `url` relative to the page, or absolute.

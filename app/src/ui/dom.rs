@@ -23,6 +23,13 @@ pub fn js_error_message(value: &JsValue) -> String {
     value.as_string().unwrap_or_else(|| format!("{value:?}"))
 }
 
+/// Whether the browser exposes `navigator.gpu` (it may still give no adapter; only the worker
+/// asks for one).
+pub fn webgpu_exposed() -> bool {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Reflect::get(&navigator, &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
 pub fn console_debug(line: &str) {
     web_sys::console::debug_1(&JsValue::from_str(line));
 }

@@ -13,7 +13,8 @@
 //!                  states: chat, compare, steering, presets, loader, settings, user_vectors
 //!                      │   (never each other, never a view)
 //!                      ▼
-//!                  leaves: format, input, load_status, url_params, i18n, dom, cache, worker_bridge
+//!                  leaves: format, input, load_status, url_params, i18n, dom, cache, offline,
+//!                          worker_bridge (which names its engine to offline)
 //! ```
 
 mod app_state;

@@ -140,6 +140,14 @@ impl VectorWork {
         None
     }
 
+    /// Forgets the work of a worker that was ended (the page switched engines); its model and
+    /// vectors went with it, so there is nothing to report.
+    pub fn abandon(&self) {
+        self.build.set(None);
+        self.importing.set(None);
+        self.exports.update_value(BTreeSet::clear);
+    }
+
     /// Ids that a new vector must not take: those loaded and those on their way.
     fn taken(&self, vectors: RwSignal<Vec<VectorInfo>>) -> Vec<String> {
         let mut taken: Vec<String> = vectors.with_untracked(|vs| vs.iter().map(|v| v.id.clone()).collect());

@@ -1,4 +1,5 @@
 //! Which burn device runs the model: WebGPU when the browser gives an adapter, else the CPU.
+//! Only the `webgpu` build has burn-wgpu; the CPU-only worker says why it has no WebGPU.
 
 use burn::tensor::Device;
 use js_sys::{Function, Promise, Reflect};
@@ -34,11 +35,20 @@ fn cpu() -> Selected {
     }
 }
 
+#[cfg(feature = "webgpu")]
 async fn webgpu() -> Result<Selected, NoWebGpu> {
     // Asking the browser first gives a clearer reason than wgpu's error, and the adapter's name.
     let adapter = describe_adapter().await?;
     let device = Device::wgpu_options().init_async().await.map_err(|e| NoWebGpu::Failed { detail: e.to_string() })?;
     Ok(Selected { device, info: BackendInfo { name: "WebGPU".into(), adapter: Some(adapter), fallback_reason: None } })
+}
+
+/// The page loads this worker only where `navigator.gpu` is missing, so the browser's own reason
+/// comes first; were there an adapter after all, the reason is this build.
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu() -> Result<Selected, NoWebGpu> {
+    describe_adapter().await?;
+    Err(NoWebGpu::CpuOnlyEngine)
 }
 
 /// `navigator.gpu.requestAdapter()` and its `info`, through Reflect: web-sys's WebGPU bindings

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::gguf::{Gguf, GgufError, TensorInfo, TensorType};
+use crate::gguf::{Gguf, GgufError, TensorInfo};
 use crate::kernels::{Isa, PackedMatrix};
 
 /// A weight matrix applied as `x · W`.
@@ -182,7 +182,10 @@ fn upload_packed(
     device: &Device,
 ) -> Result<Option<crate::kernels::gpu::GpuMatrix>, GgufError> {
     let quantized = |name: &str| {
-        g.tensor_info(name).is_some_and(|i| matches!(i.ty, TensorType::Q4_0 | TensorType::Q4_1 | TensorType::Q8_0))
+        g.tensor_info(name).is_some_and(|i| {
+            use crate::gguf::TensorType::{Q4_0, Q4_1, Q8_0};
+            matches!(i.ty, Q4_0 | Q4_1 | Q8_0)
+        })
     };
     // Decided from the table, so an f16 or f32 matrix is not copied here before its dense load.
     if !parts.iter().all(|&(name, _)| quantized(name)) {

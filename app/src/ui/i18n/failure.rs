@@ -103,6 +103,7 @@ fn en_webgpu(why: &NoWebGpu) -> String {
         NoWebGpu::NotExposed => "this browser does not offer WebGPU".into(),
         NoWebGpu::NoAdapter => "the browser has no WebGPU adapter".into(),
         NoWebGpu::Failed { detail } => line(detail),
+        NoWebGpu::CpuOnlyEngine => "the page loaded the CPU-only engine".into(),
     }
 }
 
@@ -111,6 +112,7 @@ fn zh_webgpu(why: &NoWebGpu) -> String {
         NoWebGpu::NotExposed => "此浏览器不提供 WebGPU".into(),
         NoWebGpu::NoAdapter => "浏览器没有可用的 WebGPU 适配器".into(),
         NoWebGpu::Failed { detail } => line(detail),
+        NoWebGpu::CpuOnlyEngine => "页面加载的是仅用 CPU 的引擎".into(),
     }
 }
 

@@ -1,0 +1,9 @@
+//! The inference worker with WebGPU (and the CPU as its fallback); the same code as
+//! `tiller-worker`, built with the `webgpu` feature. Trunk builds it as a classic worker too.
+
+use gloo_worker::Registrable;
+use tiller_app::worker::EngineWorker;
+
+fn main() {
+    EngineWorker::registrar().register();
+}
