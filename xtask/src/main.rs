@@ -108,7 +108,8 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
         tools::vulkan_driver();
         fetch_model()
     })?;
-    steps.run("native tests", || tools::cargo(&["test", "--release", "--workspace"], &[]))?;
+    // Release, with the GPU stack's host code at opt-level 1 (Cargo.toml, `native-tests`).
+    steps.run("native tests", || tools::cargo(&["test", "--profile", "native-tests", "--workspace"], &[]))?;
     // The UI's unit tests need its feature, which the workspace run leaves off (it pulls in
     // Leptos); the dev profile compiles Leptos natively in a fraction of a release build's time.
     steps.run("UI unit tests", || tools::cargo(&["test", "-p", "tiller-app", "--features", "ui", "--lib"], &[]))?;
