@@ -3,7 +3,7 @@
 use burn::tensor::Device;
 use thiserror::Error;
 
-use crate::chat::{ChatError, ChatTemplate};
+use crate::chat::{ChatError, ChatTemplate, Message};
 use crate::gguf::{Gguf, GgufError};
 use crate::model::{Llama, ModelError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
@@ -46,6 +46,12 @@ pub struct LoadedModel {
 impl LoadedModel {
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, LoadError> {
         Self::from_gguf(&Gguf::parse(bytes)?, device, &mut |_, _| {})
+    }
+
+    /// `messages` in the model's chat template, ending where the assistant's reply begins, as
+    /// tokens (the template's special tokens parsed as such): what a chat turn prefills.
+    pub fn prompt(&self, messages: &[Message]) -> Result<Vec<u32>, ChatError> {
+        Ok(self.tokenizer.encode(&self.template.render(messages, true)?, true))
     }
 
     /// From a parsed file; `progress(blocks_done, n_layer)` follows the weight upload (from 0).

@@ -64,9 +64,7 @@ pub fn request_tokens(engine: &Engine, messages: &[ChatMessage]) -> Result<Optio
 
 /// Messages rendered by the model's template, ready for the assistant's reply, as tokens.
 fn encode(engine: &Engine, messages: &[Message]) -> Result<Vec<u32>, Failure> {
-    let prompt =
-        engine.loaded.template.render(messages, true).map_err(|e| Failure::Engine { detail: e.to_string() })?;
-    Ok(engine.loaded.tokenizer.encode(&prompt, true))
+    engine.loaded.prompt(messages).map_err(|e| Failure::Engine { detail: e.to_string() })
 }
 
 pub fn sampling_params(s: &Sampling) -> SamplingParams {

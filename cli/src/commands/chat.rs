@@ -54,10 +54,9 @@ pub fn run(a: Args) -> Result<(), String> {
             }
             text => history.push(Message::user(text)),
         }
-        let prompt = m.template.render(&history, true).map_err(|e| e.to_string())?;
-        let tokens = m.tokenizer.encode(&prompt, true);
+        let tokens = m.prompt(&history).map_err(|e| e.to_string())?;
         let request = tiller_engine::chat::latest_request(&history)
-            .map(|r| m.template.render(&r, true).map(|text| m.tokenizer.encode(&text, true)))
+            .map(|r| m.prompt(&r))
             .transpose()
             .map_err(|e| e.to_string())?;
         let seed = params.seed.wrapping_add(turns);

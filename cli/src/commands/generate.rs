@@ -38,19 +38,18 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), String> {
     let (m, device) = a.model.load()?;
-    let text = match (&a.prompt, &a.user) {
-        (Some(p), _) => p.clone(),
+    let tokens = match (&a.prompt, &a.user) {
+        (Some(p), _) => m.tokenizer.encode(p, true),
         (None, Some(u)) => {
             let mut messages = Vec::new();
             if let Some(s) = &a.system {
                 messages.push(Message::system(s.clone()));
             }
             messages.push(Message::user(u.clone()));
-            m.template.render(&messages, true).map_err(|e| e.to_string())?
+            m.prompt(&messages).map_err(|e| e.to_string())?
         }
         (None, None) => unreachable!("clap requires --prompt or --user"),
     };
-    let tokens = m.tokenizer.encode(&text, true);
     let sampler = Sampler::new(a.sampling.params()).map_err(|e| e.to_string())?;
     let mut session = Session::new(&m.model);
     session.set_steering(a.steering.build(&m.model.config, &device)?);

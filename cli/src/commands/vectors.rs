@@ -171,10 +171,7 @@ fn readings_at(m: &LoadedModel, texts: &[String], blocks: &[usize]) -> Result<(T
     let tail = concept::tail_len(&m.template, &m.tokenizer).map_err(|e| e.to_string())?;
     let ids = texts
         .iter()
-        .map(|t| {
-            let text = m.template.render(&[Message::user(t.clone())], true).map_err(|e| e.to_string())?;
-            Ok(m.tokenizer.encode(&text, true))
-        })
+        .map(|t| m.prompt(&[Message::user(t.clone())]).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, String>>()?;
     let r = pollster::block_on(concept::tail_readings(&m.model, &ids, blocks, tail)).map_err(|e| e.to_string())?;
     Ok((r, tail))

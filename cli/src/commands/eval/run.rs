@@ -48,8 +48,7 @@ fn render(m: &LoadedModel, c: &Concept, job: &Job) -> Result<Vec<u32>, String> {
         messages.push(Message::system(intent));
     }
     messages.push(Message::user(c.prompts[job.prompt].text.clone()));
-    let text = m.template.render(&messages, true).map_err(|e| e.to_string())?;
-    Ok(m.tokenizer.encode(&text, true))
+    m.prompt(&messages).map_err(|e| e.to_string())
 }
 
 /// What a job's coefficient steers with: coefficient × strength on the concept's layers, and
