@@ -21,7 +21,7 @@ impl ModelArgs {
     pub fn load(&self) -> Result<(LoadedModel, Device), String> {
         let device = device(self.backend)?;
         let (path, bytes) = read_model_bytes(self.model.clone())?;
-        let m = LoadedModel::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+        let m = LoadedModel::from_bytes(bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok((m, device))
     }
 }

@@ -4,7 +4,7 @@ use burn::tensor::Device;
 use thiserror::Error;
 
 use crate::chat::{ChatError, ChatTemplate, Message};
-use crate::gguf::{Gguf, GgufError};
+use crate::gguf::{Gguf, GgufError, SharedBytes};
 use crate::model::{Llama, ModelError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
@@ -44,8 +44,10 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
-    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, LoadError> {
-        Self::from_gguf(&Gguf::parse(bytes)?, device, &mut |_, _| {})
+    /// From a whole GGUF file, which the model keeps: its packed weights are ranges of `bytes`.
+    pub fn from_bytes(bytes: impl Into<SharedBytes>, device: &Device) -> Result<Self, LoadError> {
+        let bytes = bytes.into();
+        Self::from_gguf(&Gguf::parse_shared(&bytes)?, device, &mut |_, _| {})
     }
 
     /// `messages` in the model's chat template, ending where the assistant's reply begins, as

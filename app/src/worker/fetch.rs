@@ -42,11 +42,12 @@ pub async fn model_bytes(source: &ModelSource, progress: &dyn Fn(Phase, u64, Opt
 
 /// Keep a model that loaded, so the next visit (or an offline one) skips the download. A full
 /// quota only costs the next visit a download, so failures are logged, not raised.
-pub async fn store(key: &str, bytes: &mut [u8]) {
+pub async fn store(key: &str, bytes: &[u8]) {
     let Some(cache) = open_cache().await else { return };
     let stored = async {
-        // The Response copies the bytes out of wasm memory when it is built.
-        let response = Response::new_with_opt_u8_array(Some(bytes))?;
+        // A copy out of wasm memory, for the Response to own.
+        let body: &Object = &Uint8Array::from(bytes);
+        let response = Response::new_with_opt_buffer_source(Some(body))?;
         JsFuture::from(cache.put_with_str(key, &response)).await
     }
     .await;

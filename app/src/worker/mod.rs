@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
-use tiller_engine::gguf::Gguf;
+use tiller_engine::gguf::{Gguf, SharedBytes};
 use tiller_engine::load::LoadedModel;
 use wasm_bindgen_futures::spawn_local;
 
@@ -250,12 +250,14 @@ async fn load(
     reply: &dyn Fn(Response),
 ) -> Result<(Engine, Response), Failure> {
     let progress = |phase, done, total| reply(Response::Progress { phase, done, total });
-    let mut fetched = fetch::model_bytes(source, &progress).await?;
+    let fetched = fetch::model_bytes(source, &progress).await?;
     let selected = backend::select(choice).await?;
 
     progress(Phase::Parse, 0, None);
     yield_now::yield_now().await;
-    let gguf = Gguf::parse(&fetched.bytes).map_err(|e| Failure::ModelFile { detail: e.to_string() })?;
+    // The model's packed weights stay in these bytes: wasm memory holds the file once.
+    let file = SharedBytes::from(fetched.bytes);
+    let gguf = Gguf::parse_shared(&file).map_err(|e| Failure::ModelFile { detail: e.to_string() })?;
     let general_name = gguf.get("general.name").and_then(|v| v.as_str()).map(str::to_string);
     let n_blocks = |done: usize, total: usize| progress(Phase::Upload, done as u64, Some(total as u64));
     let loaded = LoadedModel::from_gguf(&gguf, &selected.device, &mut { n_blocks })?;
@@ -265,11 +267,11 @@ async fn load(
         ModelSource::Url { url } => (url.rsplit('/').next().unwrap_or(url).to_string(), url.as_str()),
         ModelSource::Cached { key, name } => (name.clone(), key.as_str()),
     };
-    let bytes = fetched.bytes.len() as u64;
+    let bytes = file.len() as u64;
     if !fetched.from_cache {
-        fetch::store(key, &mut fetched.bytes).await;
+        fetch::store(key, &file).await;
     }
-    drop(fetched.bytes);
+    drop(file);
 
     let config = &loaded.model.config;
     let builtins = match manifest {

@@ -38,7 +38,7 @@ pub fn run(a: Args) -> Result<(), String> {
     let (m, _) = if a.random_weights {
         let device = crate::backend::device(a.model.backend)?;
         let bytes = crate::random_model::gguf(1);
-        let m = LoadedModel::from_bytes(&bytes, &device).map_err(|e| format!("the random-weight model: {e}"))?;
+        let m = LoadedModel::from_bytes(bytes, &device).map_err(|e| format!("the random-weight model: {e}"))?;
         (m, device)
     } else {
         a.model.load()?

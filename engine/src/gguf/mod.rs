@@ -6,11 +6,13 @@
 
 pub(crate) mod dequant;
 mod error;
+mod shared;
 mod value;
 mod write;
 
 pub use dequant::{block_size, dequantize};
 pub use error::GgufError;
+pub use shared::SharedBytes;
 pub use value::Value;
 pub use write::{RawTensor, write_f32_gguf, write_gguf};
 
@@ -147,6 +149,8 @@ pub struct Gguf<'a> {
     metadata: BTreeMap<String, Value>,
     tensors: Vec<TensorInfo>,
     data_start: usize,
+    /// Set by [`Gguf::parse_shared`]: the owner of `bytes`, which loaded matrices then share.
+    shared: Option<SharedBytes>,
 }
 
 impl<'a> Gguf<'a> {
@@ -211,7 +215,18 @@ impl<'a> Gguf<'a> {
             }
         }
 
-        Ok(Self { bytes, version, metadata, tensors, data_start: data_start as usize })
+        Ok(Self { bytes, version, metadata, tensors, data_start: data_start as usize, shared: None })
+    }
+
+    /// As [`Gguf::parse`], for a file whose weights are to be kept in `bytes` themselves: the
+    /// packed matrices a model loads from it are ranges of `bytes`, not copies.
+    pub fn parse_shared(bytes: &'a SharedBytes) -> Result<Self, GgufError> {
+        Ok(Self { shared: Some(bytes.clone()), ..Self::parse(bytes)? })
+    }
+
+    /// The file's bytes when it was parsed with [`Gguf::parse_shared`].
+    pub fn shared(&self) -> Option<&SharedBytes> {
+        self.shared.as_ref()
     }
 
     pub fn metadata(&self) -> &BTreeMap<String, Value> {
@@ -254,10 +269,15 @@ impl<'a> Gguf<'a> {
 
     /// The raw bytes of a tensor (bounds were checked by `parse`).
     pub fn tensor_bytes(&self, info: &TensorInfo) -> &'a [u8] {
+        &self.bytes[self.tensor_range(info)]
+    }
+
+    /// Where a tensor's bytes lie in the file.
+    pub fn tensor_range(&self, info: &TensorInfo) -> std::ops::Range<usize> {
         let start = self.data_start + info.offset as usize;
         // `parse` checked the range and the size cannot have changed since.
         let size = tensor_byte_size(info).unwrap_or(0) as usize;
-        &self.bytes[start..start + size]
+        start..start + size
     }
 
     /// A tensor's values as f32, in ggml order (innermost dimension first).

@@ -22,6 +22,7 @@
 //! worker is built with `+simd128`).
 
 mod acts;
+mod block_rows;
 mod blocks;
 #[cfg(feature = "wgpu")]
 pub mod gpu;

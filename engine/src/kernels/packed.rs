@@ -1,9 +1,10 @@
 use half::f16;
 
 use super::acts::{ActRow, QuantizedRows};
+use super::block_rows::BlockRows;
 use super::blocks::BlockKind;
 use super::{Isa, QK, scalar};
-use crate::gguf::{GgufError, TensorType};
+use crate::gguf::{GgufError, SharedBytes, TensorType};
 
 /// Weight rows widened at a time on the wide-batch path: 128 × 1536 f32 is 768 KiB, within a
 /// core's L2 beside the activations.
@@ -49,6 +50,8 @@ pub enum WeightFormat {
 
 /// A weight matrix of `rows` outputs × `cols` inputs, kept in its GGUF block format, byte for
 /// byte: a row is `cols / 32` blocks, each its f16 scale (and f16 minimum), then its quants.
+/// Loaded from a file parsed with [`crate::gguf::Gguf::parse_shared`], the blocks are the
+/// file's own bytes ([`BlockRows`]), not a copy.
 ///
 /// The blocks are not repacked into wider scales: decode reads every weight once per token, so
 /// its speed is the memory traffic, and the file's 20 bytes per 32 Q4_1 weights are the least
@@ -66,7 +69,7 @@ enum Storage {
     /// [rows, cols / 32] blocks of `kind.bytes()` each, as in the file.
     Blocks {
         kind: BlockKind,
-        bytes: Vec<u8>,
+        blocks: BlockRows,
     },
     F16 {
         w: Vec<f16>,
@@ -77,8 +80,21 @@ enum Storage {
 }
 
 impl PackedMatrix {
-    /// Repack a GGUF tensor of ggml shape [cols, rows] (rows of `cols` contiguous values).
+    /// A GGUF tensor of ggml shape [cols, rows] (rows of `cols` contiguous values), copied.
     pub fn from_gguf(ty: TensorType, bytes: &[u8], rows: usize, cols: usize) -> Result<Self, GgufError> {
+        Self::from_shared(ty, &SharedBytes::from(bytes.to_vec()), 0..bytes.len(), rows, cols)
+    }
+
+    /// As [`PackedMatrix::from_gguf`] for the tensor at `range` of `file`: block formats keep
+    /// their bytes there; f16 and f32 are read into a matrix of their own.
+    pub fn from_shared(
+        ty: TensorType,
+        file: &SharedBytes,
+        range: std::ops::Range<usize>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self, GgufError> {
+        let bytes = &file[range.clone()];
         let bad = |why: String| GgufError::BadTensor { name: String::new(), why };
         let (format, block, block_bytes): (_, usize, usize) = match ty {
             TensorType::Q4_0 => (WeightFormat::Q4_0, QK, 18),
@@ -89,13 +105,17 @@ impl PackedMatrix {
             TensorType::Other(_) => return Err(GgufError::UnsupportedType { ty: ty.name(), tensor: String::new() }),
         };
         let n = rows.checked_mul(cols).ok_or_else(|| bad("too many elements".into()))?;
-        if !cols.is_multiple_of(block) || (n / block).checked_mul(block_bytes) != Some(bytes.len()) {
+        if n == 0 || !cols.is_multiple_of(block) || (n / block).checked_mul(block_bytes) != Some(bytes.len()) {
             return Err(bad(format!("{} bytes do not hold {rows} rows of {cols} {} elements", bytes.len(), ty.name())));
         }
+        let blocks = |kind: BlockKind| Storage::Blocks {
+            kind,
+            blocks: BlockRows::new(file.clone(), range.clone(), cols / QK * kind.bytes()),
+        };
         let storage = match format {
-            WeightFormat::Q4_0 => Storage::Blocks { kind: BlockKind::Q4_0, bytes: bytes.to_vec() },
-            WeightFormat::Q4_1 => Storage::Blocks { kind: BlockKind::Q4_1, bytes: bytes.to_vec() },
-            WeightFormat::Q8_0 => Storage::Blocks { kind: BlockKind::Q8_0, bytes: bytes.to_vec() },
+            WeightFormat::Q4_0 => blocks(BlockKind::Q4_0),
+            WeightFormat::Q4_1 => blocks(BlockKind::Q4_1),
+            WeightFormat::Q8_0 => blocks(BlockKind::Q8_0),
             WeightFormat::F16 => {
                 Storage::F16 { w: bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect() }
             }
@@ -119,13 +139,10 @@ impl PackedMatrix {
         let storage = match &first.storage {
             Storage::Blocks { kind, .. } => Storage::Blocks {
                 kind: *kind,
-                bytes: parts
-                    .iter()
-                    .flat_map(|p| match &p.storage {
-                        Storage::Blocks { bytes, .. } => bytes.iter().copied(),
-                        _ => unreachable!("same format"),
-                    })
-                    .collect(),
+                blocks: BlockRows::concat(parts.iter().map(|p| match &p.storage {
+                    Storage::Blocks { blocks, .. } => blocks,
+                    _ => unreachable!("same format"),
+                })),
             },
             Storage::F16 { .. } => Storage::F16 {
                 w: parts
@@ -161,10 +178,20 @@ impl PackedMatrix {
         self.format
     }
 
+    /// The same matrix with its blocks in memory of its own, not in the file's bytes: for a
+    /// matrix that outlives the rest of the file (the embedding of a model on a GPU).
+    pub fn detached(&self) -> Self {
+        let storage = match &self.storage {
+            Storage::Blocks { kind, blocks } => Storage::Blocks { kind: *kind, blocks: blocks.detached() },
+            other => other.clone(),
+        };
+        Self { storage, ..*self }
+    }
+
     /// Bytes held, scales included.
     pub fn size_bytes(&self) -> usize {
         match &self.storage {
-            Storage::Blocks { bytes, .. } => bytes.len(),
+            Storage::Blocks { blocks, .. } => blocks.len_bytes(),
             Storage::F16 { w } => 2 * w.len(),
             Storage::F32 { w } => 4 * w.len(),
         }
@@ -174,10 +201,9 @@ impl PackedMatrix {
     pub fn row_f32(&self, r: usize) -> Vec<f32> {
         let c = self.cols;
         match &self.storage {
-            Storage::Blocks { kind, bytes } => {
-                let len = c / QK * kind.bytes();
+            Storage::Blocks { kind, blocks } => {
                 let mut out = Vec::with_capacity(c);
-                for b in bytes[r * len..(r + 1) * len].chunks_exact(kind.bytes()) {
+                for b in blocks.row(r).chunks_exact(kind.bytes()) {
                     scalar::widen_block(*kind, b, &mut out);
                 }
                 out
@@ -272,18 +298,19 @@ impl PackedMatrix {
     pub(crate) fn widen_rows(&self, first: usize, out: &mut [f32], isa: Isa) {
         let c = self.cols;
         match &self.storage {
-            Storage::Blocks { kind, bytes } => {
-                let len = c / QK * kind.bytes();
+            Storage::Blocks { kind, blocks } => {
                 let rows = out.len() / c;
-                let blocks = &bytes[first * len..(first + rows) * len];
-                let out = out.as_chunks_mut::<QK>().0;
-                match isa {
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: both x86 instruction sets imply AVX2, FMA and F16C (Isa::supported).
-                    Isa::Avx2 | Isa::Avx512 => unsafe { super::x86::widen_blocks(*kind, blocks, out) },
-                    _ => {
-                        for (b, o) in blocks.chunks_exact(kind.bytes()).zip(out) {
-                            scalar::widen_block_into(*kind, b, o);
+                for (start, piece) in blocks.runs(first..first + rows) {
+                    let out = &mut out[(start - first) * c..][..piece.len() / kind.bytes() * QK];
+                    let out = out.as_chunks_mut::<QK>().0;
+                    match isa {
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: both x86 instruction sets imply AVX2, FMA and F16C (Isa::supported).
+                        Isa::Avx2 | Isa::Avx512 => unsafe { super::x86::widen_blocks(*kind, piece, out) },
+                        _ => {
+                            for (b, o) in piece.chunks_exact(kind.bytes()).zip(out) {
+                                scalar::widen_block_into(*kind, b, o);
+                            }
                         }
                     }
                 }
@@ -302,23 +329,25 @@ impl PackedMatrix {
         let (c, n) = (self.cols, x.len() / self.cols);
         let rows = first..first + out.len() / n;
         match &self.storage {
-            Storage::Blocks { kind, bytes } => {
+            Storage::Blocks { kind, blocks } => {
                 let (nb, len) = (c / QK, c / QK * kind.bytes());
-                let bytes = &bytes[rows.start * len..rows.end * len];
-                match isa {
-                    Isa::Scalar => {
-                        for (row, out) in bytes.chunks_exact(len).zip(out.chunks_exact_mut(n)) {
-                            xs.iter().zip(out).for_each(|(x, o)| *o = scalar::dot(*kind, row, *x));
+                for (start, bytes) in blocks.runs(rows.clone()) {
+                    let out = &mut out[(start - rows.start) * n..][..bytes.len() / len * n];
+                    match isa {
+                        Isa::Scalar => {
+                            for (row, out) in bytes.chunks_exact(len).zip(out.chunks_exact_mut(n)) {
+                                xs.iter().zip(out).for_each(|(x, o)| *o = scalar::dot(*kind, row, *x));
+                            }
                         }
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: Isa::Avx2 is only chosen when the processor reports AVX2, FMA and F16C.
+                        Isa::Avx2 => unsafe { super::x86::matmul(*kind, bytes, nb, xs, out) },
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: Isa::Avx512 is only chosen when the processor reports AVX-512 F and BW too.
+                        Isa::Avx512 => unsafe { super::x86::matmul_avx512(*kind, bytes, nb, xs, out) },
+                        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                        Isa::Simd128 => super::wasm::matmul(*kind, bytes, nb, xs, out),
                     }
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: Isa::Avx2 is only chosen when the processor reports AVX2, FMA and F16C.
-                    Isa::Avx2 => unsafe { super::x86::matmul(*kind, bytes, nb, xs, out) },
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: Isa::Avx512 is only chosen when the processor reports AVX-512 F and BW too.
-                    Isa::Avx512 => unsafe { super::x86::matmul_avx512(*kind, bytes, nb, xs, out) },
-                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                    Isa::Simd128 => super::wasm::matmul(*kind, bytes, nb, xs, out),
                 }
             }
             Storage::F16 { w } => {
@@ -338,8 +367,8 @@ impl PackedMatrix {
     /// The blocks as a GPU kernel reads them ([`AffineBlocks`]); `None` for f16 and f32
     /// matrices, which a GPU multiplies dense.
     pub fn affine_blocks(&self) -> Option<AffineBlocks> {
-        let Storage::Blocks { kind, bytes } = &self.storage else { return None };
-        let blocks = bytes.len() / kind.bytes();
+        let Storage::Blocks { kind, blocks: rows } = &self.storage else { return None };
+        let blocks = rows.len_bytes() / kind.bytes();
         let bits = if *kind == BlockKind::Q8_0 { 8 } else { 4 };
         let mut out = AffineBlocks {
             bits,
@@ -348,7 +377,7 @@ impl PackedMatrix {
             m: Vec::with_capacity(blocks),
         };
         let word = |q: &[u8]| u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
-        for b in bytes.chunks_exact(kind.bytes()) {
+        for b in rows.all().flat_map(|run| run.chunks_exact(kind.bytes())) {
             let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
             match kind {
                 BlockKind::Q4_0 => {
@@ -376,10 +405,11 @@ impl PackedMatrix {
     /// A weight or scale that is NaN or infinite makes every product it touches meaningless.
     fn check_finite(&self) -> Result<(), GgufError> {
         let finite = match &self.storage {
-            Storage::Blocks { kind, bytes } => {
+            Storage::Blocks { kind, blocks } => {
                 let scales = if *kind == BlockKind::Q4_1 { 2 } else { 1 };
-                bytes
-                    .chunks_exact(kind.bytes())
+                blocks
+                    .all()
+                    .flat_map(|run| run.chunks_exact(kind.bytes()))
                     .all(|b| (0..scales).all(|i| f16::from_le_bytes([b[2 * i], b[2 * i + 1]]).is_finite()))
             }
             Storage::F16 { w } => w.iter().all(|v| v.is_finite()),

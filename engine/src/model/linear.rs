@@ -227,10 +227,15 @@ fn checked_info<'g>(g: &'g Gguf<'_>, name: &str, dims: &[u64]) -> Result<&'g Ten
     Ok(info)
 }
 
-/// A named matrix of ggml shape [n_in, n_out], packed as stored.
+/// A named matrix of ggml shape [n_in, n_out], packed as stored: in the file's own bytes when
+/// it was parsed shared, else copied.
 pub(crate) fn load_packed(g: &Gguf<'_>, name: &str, n_in: usize, n_out: usize) -> Result<PackedMatrix, GgufError> {
     let info = checked_info(g, name, &[n_in as u64, n_out as u64])?;
-    PackedMatrix::from_gguf(info.ty, g.tensor_bytes(info), n_out, n_in).map_err(|e| e.in_tensor(name))
+    match g.shared() {
+        Some(file) => PackedMatrix::from_shared(info.ty, file, g.tensor_range(info), n_out, n_in),
+        None => PackedMatrix::from_gguf(info.ty, g.tensor_bytes(info), n_out, n_in),
+    }
+    .map_err(|e| e.in_tensor(name))
 }
 
 /// Dequantize a named matrix and check its ggml shape is [n_in, n_out].

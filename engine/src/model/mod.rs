@@ -93,10 +93,13 @@ impl Llama {
         let config = LlamaConfig::from_gguf(g)?;
         let c = &config;
         progress(0, c.n_layer);
-        let token_embd = Arc::new(load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?);
+        let on_host = runs_on_host(device);
+        let token_embd = load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
+        // On a GPU the blocks go to the device and the file can go; the embedding, looked up on
+        // the host, then keeps a copy of its own rather than the whole file.
+        let token_embd = Arc::new(if on_host { token_embd } else { token_embd.detached() });
         // One table of rotations, shared by every block (tensor clones share their buffer; the
         // host tables sit behind an Arc).
-        let on_host = runs_on_host(device);
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device, on_host);
         let blocks = (0..c.n_layer)
             .map(|l| {

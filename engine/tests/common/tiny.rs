@@ -105,7 +105,7 @@ use tiller_engine::steer::{ControlVector, Steering};
 pub const PROMPT: &str = "<|im_start|>user\nhello there<|im_end|>\n";
 
 pub fn load(device: &Device) -> LoadedModel {
-    LoadedModel::from_bytes(&gguf(SEED), device).expect("the tiny model loads")
+    LoadedModel::from_bytes(gguf(SEED), device).expect("the tiny model loads")
 }
 
 /// Logits at every position of `PROMPT`, [seq · n_vocab].

@@ -32,7 +32,7 @@ fn ids_of(v: &serde_json::Value) -> Vec<u32> {
 
 /// Every check on one device; failures are collected so one run reports them all.
 fn check_device(device: &Device, label: &str) {
-    let m = LoadedModel::from_bytes(&model_bytes(), device).expect("load the model");
+    let m = LoadedModel::from_bytes(model_bytes(), device).expect("load the model");
     let reference = json("llama_cpp/ref.json");
     let mut failures = Vec::new();
 

@@ -13,7 +13,7 @@ use tiller_engine::steer::{ControlVector, Steering};
 
 fn load() -> (LoadedModel, Device) {
     let device = Device::flex();
-    (LoadedModel::from_bytes(&model_bytes(), &device).unwrap(), device)
+    (LoadedModel::from_bytes(model_bytes(), &device).unwrap(), device)
 }
 
 fn fresh_logits(m: &LoadedModel, tokens: &[u32], mut steering: Steering) -> Vec<f32> {
