@@ -38,30 +38,45 @@ function chromiumMemoryMib() {
   };
   let rss = 0;
   let pss = 0;
+  // PSS by Chromium process type (`--type=renderer`, `gpu-process`, …; none: the browser).
+  const byType = {};
   for (const pid of parent.keys()) {
     if (!below(pid)) continue;
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-      rss += Number(rollup.match(/^Rss:\s+(\d+) kB/m)?.[1] ?? 0);
-      pss += Number(rollup.match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0);
+      const type = readFileSync(`/proc/${pid}/cmdline`, "utf8").match(/--type=([\w-]+)/)?.[1] ?? "browser";
+      const kb = (key) => Number(rollup.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0);
+      rss += kb("Rss");
+      pss += kb("Pss");
+      byType[type] = (byType[type] ?? 0) + kb("Pss") / 1024;
     } catch {
       // Ended, or a kernel without smaps_rollup: it counts as nothing.
     }
   }
-  return { rss: rss / 1024, pss: pss / 1024 };
+  return { rss: rss / 1024, pss: pss / 1024, byType };
 }
 
-/** Run `body(page)` in a fresh browser while polling the memory of its processes. */
+/**
+ * Run `body(page, phase)` in a fresh browser while polling the memory of its processes; `phase(name)`
+ * names what the page does from then on, so the peak is also told per phase, and the split of PSS by
+ * process type is kept from the sample with the highest RSS.
+ */
 async function withBrowser(webgpu, body) {
   const { page, close } = await launch({ webgpu });
-  const peak = { rss: 0, pss: 0 };
+  const peak = { rss: 0, pss: 0, byPhase: {}, split: {} };
+  let current = "start";
+  const phase = (name) => {
+    current = name;
+  };
   const sampler = setInterval(() => {
     const now = chromiumMemoryMib();
+    if (now.rss > peak.rss) peak.split = now.byType;
     peak.rss = Math.max(peak.rss, now.rss);
     peak.pss = Math.max(peak.pss, now.pss);
+    peak.byPhase[current] = Math.max(peak.byPhase[current] ?? 0, now.rss);
   }, 200);
   try {
-    return { ...(await body(page)), peak };
+    return { ...(await body(page, phase)), peak };
   } catch (e) {
     return { skipped: e.message };
   } finally {
@@ -71,14 +86,16 @@ async function withBrowser(webgpu, body) {
 }
 
 async function tiller(backend) {
-  return withBrowser(backend === "webgpu", async (page) => {
+  return withBrowser(backend === "webgpu", async (page, phase) => {
     const log = protocolLog(page);
     const url = appUrl({ backend, temperature: 0, max_tokens: TOKENS[backend] });
+    phase("first visit");
     await page.goto(url);
     const first = await waitLoaded(page, log, 20 * MINUTE);
     if (first.phase !== "ready") return { skipped: first.error };
     // Reload: the worker now reads the model from the Cache API, as on every visit after the first.
     log.reset();
+    phase("reload");
     await page.reload();
     const loaded = await waitLoaded(page, log, 20 * MINUTE);
     if (loaded.phase !== "ready") return { skipped: loaded.error };
@@ -87,6 +104,7 @@ async function tiller(backend) {
     if (backend === "webgpu" && !/WebGPU/.test(shown)) return { skipped: `the page says "${shown}"` };
     // A first reply compiles (and on WebGPU autotunes) the kernels; the second is measured. Clear
     // in between, so the measured prompt is prefilled afresh.
+    phase("chat");
     await chat(page, log, "Hi!", 20 * MINUTE);
     await page.getByTestId("clear").click();
     const reply = await chat(page, log, PROMPT, 20 * MINUTE);
@@ -127,9 +145,11 @@ function loadPhases(log) {
 
 async function wllama() {
   if (!PEER) return { skipped: "TILLER_PEER_URL is not set (run through cargo xtask bench-browser)" };
-  return withBrowser(false, async (page) => {
+  return withBrowser(false, async (page, phase) => {
+    phase("page");
     await page.goto(PEER);
     await page.waitForFunction(() => window.ready === true);
+    phase("fetch, load and generate");
     const prompt = `<|im_start|>system\n${SYSTEM}<|im_end|>\n<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`;
     const r = await page.evaluate(
       (args) => window.bench(args),
@@ -193,6 +213,12 @@ for (const [w, r] of Object.entries(results)) {
     `| ${r.name} | ${f1(r.decode)} (${r.decodeTokens}) | ${f1(r.prefill)} (${r.prefillTokens}) | ` +
       `${(r.loadMs / 1000).toFixed(2)} s | ${r.peak.rss.toFixed(0)} MiB | ${r.peak.pss.toFixed(0)} MiB |`,
   );
+}
+const mib = (o) => Object.entries(o).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
+for (const [w, r] of Object.entries(results)) {
+  if (r.peak) {
+    console.log(`${w} peak RSS by phase (MiB): ${mib(r.peak.byPhase)}; PSS by process at the peak (MiB): ${mib(r.peak.split)}`);
+  }
 }
 for (const [w, r] of Object.entries(results)) {
   if (r.phases) {
