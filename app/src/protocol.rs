@@ -474,6 +474,8 @@ pub struct GenStats {
     pub generated_tokens: u32,
     pub prefill_ms: f64,
     pub decode_ms: f64,
+    /// The worker's wasm memory when the reply ended (it never shrinks, so this is its peak).
+    pub engine_memory_bytes: u64,
 }
 
 impl GenStats {

@@ -225,6 +225,7 @@ fn every_comparison_message_survives_bincode() {
         generated_tokens: 30,
         prefill_ms: 400.0,
         decode_ms: 3000.0,
+        engine_memory_bytes: 120 << 20,
     };
     round_trip(Response::CompareDone {
         id: 3,

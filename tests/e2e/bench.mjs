@@ -120,6 +120,7 @@ async function tiller(backend) {
       prefillTokens: stats.prefilled_tokens,
       decode: r.decode,
       decodeTokens: stats.generated_tokens,
+      engineMemoryMib: stats.engine_memory_bytes / 2 ** 20,
     };
   });
 }
@@ -217,7 +218,8 @@ for (const [w, r] of Object.entries(results)) {
 const mib = (o) => Object.entries(o).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
 for (const [w, r] of Object.entries(results)) {
   if (r.peak) {
-    console.log(`${w} peak RSS by phase (MiB): ${mib(r.peak.byPhase)}; PSS by process at the peak (MiB): ${mib(r.peak.split)}`);
+    const wasm = r.engineMemoryMib ? `; the engine's wasm memory after the reply ${r.engineMemoryMib.toFixed(0)} MiB` : "";
+    console.log(`${w} peak RSS by phase (MiB): ${mib(r.peak.byPhase)}; PSS by process at the peak (MiB): ${mib(r.peak.split)}${wasm}`);
   }
 }
 for (const [w, r] of Object.entries(results)) {

@@ -80,6 +80,7 @@ mod tests {
             generated_tokens: 11,
             prefill_ms: 100.0,
             decode_ms: 1000.0,
+            engine_memory_bytes: 180 << 20,
         };
         assert_eq!((EN.chat.stats)(&stats), "10.0 tok/s · 11 tokens · prefill 200 tok/s (20 of 40 prompt tokens run)");
         assert!((ZH.chat.stats)(&stats).contains("20 / 40"));

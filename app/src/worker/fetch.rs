@@ -13,6 +13,30 @@ use crate::protocol::{Failure, MODEL_CACHE, ModelSource, Phase};
 pub struct Fetched {
     pub bytes: Vec<u8>,
     pub from_cache: bool,
+    /// A downloaded file on its way into the cache.
+    pub storing: Option<Storing>,
+}
+
+/// A downloaded model written to the cache while it is read: `Response.clone()` tees the body,
+/// the browser streams one branch to the Cache API and the worker reads the other. Copying the
+/// loaded bytes out of wasm memory into a Response afterwards made the first visit's memory
+/// peak (bench-browser's peak by phase).
+pub struct Storing {
+    key: String,
+    put: JsFuture,
+}
+
+impl Storing {
+    /// Wait until the cache holds the file, and forget it again unless it loaded (`loaded`), so
+    /// that a file that does not load is fetched afresh next time. A full quota only costs the
+    /// next visit a download, so failures are logged, not raised.
+    pub async fn finish(self, loaded: bool) {
+        if let Err(e) = self.put.await {
+            web_sys::console::warn_2(&"tiller: could not cache the model:".into(), &e);
+        } else if !loaded {
+            forget(&self.key).await;
+        }
+    }
 }
 
 /// Progress is reported at most this often (bytes), so the page isn't flooded with messages.
@@ -29,31 +53,22 @@ pub async fn model_bytes(source: &ModelSource, progress: &dyn Fn(Phase, u64, Opt
         && let Some(response) = cached(cache, key).await
     {
         let bytes = read_whole(&response, progress).await.map_err(failed)?;
-        return Ok(Fetched { bytes, from_cache: true });
+        return Ok(Fetched { bytes, from_cache: true, storing: None });
     }
     let url = match source {
         ModelSource::Url { url } => url,
         ModelSource::Cached { name, .. } => return Err(Failure::NotStored { name: name.clone() }),
     };
     let response = download(url).await.map_err(failed)?;
+    // The next visit (or an offline one) then skips the download.
+    let storing = match (&cache, Response::clone(&response)) {
+        (Some(cache), Ok(copy)) => {
+            Some(Storing { key: key.to_string(), put: JsFuture::from(cache.put_with_str(key, &copy)) })
+        }
+        _ => None,
+    };
     let bytes = read_body(&response, Phase::Download, progress).await.map_err(failed)?;
-    Ok(Fetched { bytes, from_cache: false })
-}
-
-/// Keep a model that loaded, so the next visit (or an offline one) skips the download. A full
-/// quota only costs the next visit a download, so failures are logged, not raised.
-pub async fn store(key: &str, bytes: &[u8]) {
-    let Some(cache) = open_cache().await else { return };
-    let stored = async {
-        // A copy out of wasm memory, for the Response to own.
-        let body: &Object = &Uint8Array::from(bytes);
-        let response = Response::new_with_opt_buffer_source(Some(body))?;
-        JsFuture::from(cache.put_with_str(key, &response)).await
-    }
-    .await;
-    if let Err(e) = stored {
-        web_sys::console::warn_2(&"tiller: could not cache the model:".into(), &e);
-    }
+    Ok(Fetched { bytes, from_cache: false, storing })
 }
 
 /// Forget a stored file that turned out not to load.
@@ -97,8 +112,18 @@ async fn read_whole(response: &Response, progress: &dyn Fn(Phase, u64, Option<u6
     let promise = response.array_buffer().map_err(|e| js_error(&e))?;
     let buffer = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
     let bytes = Uint8Array::new(&buffer).to_vec();
+    release(&buffer);
     progress(Phase::Cache, bytes.len() as u64, Some(bytes.len() as u64));
     Ok(bytes)
+}
+
+/// Free an ArrayBuffer's memory now rather than at a garbage collection: `transfer(0)` detaches
+/// it (Chromium 114 and later; elsewhere the collector frees it as before). The model's copy in
+/// JavaScript, beside the one in wasm memory, would otherwise raise the worker's peak by a file.
+fn release(buffer: &JsValue) {
+    if let Ok(transfer) = Reflect::get(buffer, &"transfer".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = transfer.call1(buffer, &0.into());
+    }
 }
 
 async fn read_body(

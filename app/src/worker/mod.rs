@@ -257,20 +257,22 @@ async fn load(
     yield_now::yield_now().await;
     // The model's packed weights stay in these bytes: wasm memory holds the file once.
     let file = SharedBytes::from(fetched.bytes);
-    let gguf = Gguf::parse_shared(&file).map_err(|e| Failure::ModelFile { detail: e.to_string() })?;
-    let general_name = gguf.get("general.name").and_then(|v| v.as_str()).map(str::to_string);
-    let n_blocks = |done: usize, total: usize| progress(Phase::Upload, done as u64, Some(total as u64));
-    let loaded = LoadedModel::from_gguf(&gguf, &selected.device, &mut { n_blocks })?;
-    drop(gguf);
+    let parsed = Gguf::parse_shared(&file).map_err(|e| Failure::ModelFile { detail: e.to_string() }).and_then(|gguf| {
+        let general_name = gguf.get("general.name").and_then(|v| v.as_str()).map(str::to_string);
+        let n_blocks = |done: usize, total: usize| progress(Phase::Upload, done as u64, Some(total as u64));
+        let loaded = LoadedModel::from_gguf(&gguf, &selected.device, &mut { n_blocks })?;
+        Ok((loaded, general_name))
+    });
+    if let Some(storing) = fetched.storing {
+        storing.finish(parsed.is_ok()).await;
+    }
+    let (loaded, general_name) = parsed?;
 
-    let (name, key) = match source {
-        ModelSource::Url { url } => (url.rsplit('/').next().unwrap_or(url).to_string(), url.as_str()),
-        ModelSource::Cached { key, name } => (name.clone(), key.as_str()),
+    let name = match source {
+        ModelSource::Url { url } => url.rsplit('/').next().unwrap_or(url).to_string(),
+        ModelSource::Cached { name, .. } => name.clone(),
     };
     let bytes = file.len() as u64;
-    if !fetched.from_cache {
-        fetch::store(key, &file).await;
-    }
     drop(file);
 
     let config = &loaded.model.config;
