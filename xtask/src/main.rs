@@ -108,11 +108,12 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
         tools::vulkan_driver();
         fetch_model()
     })?;
-    // Release, with the GPU stack's host code at opt-level 1 (Cargo.toml, `native-tests`).
-    steps.run("native tests", || tools::cargo(&["test", "--profile", "native-tests", "--workspace"], &[]))?;
-    // The UI's unit tests need its feature, which the workspace run leaves off (it pulls in
-    // Leptos); the dev profile compiles Leptos natively in a fraction of a release build's time.
-    steps.run("UI unit tests", || tools::cargo(&["test", "-p", "tiller-app", "--features", "ui", "--lib"], &[]))?;
+    // Release for the workspace, most dependencies at opt-level 1 or 0 (Cargo.toml,
+    // `native-tests`). The UI's unit tests come along (feature `ui`): Leptos then compiles in the
+    // same build instead of a second one of its own, which took longer than it adds here.
+    steps.run("native tests", || {
+        tools::cargo(&["test", "--profile", "native-tests", "--workspace", "--features", "tiller-app/ui"], &[])
+    })?;
     steps.run("engine in the browser", e2e::engine_in_browser)?;
     steps.run("the app in the browser", e2e::app)
 }

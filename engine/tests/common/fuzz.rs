@@ -6,7 +6,7 @@
 //! seed re-runs that one case alone:
 //!
 //! ```text
-//! TILLER_FUZZ_CASE=0x1234abcd cargo test --profile native-tests --workspace --test native tokenizer::mixed_text
+//! TILLER_FUZZ_CASE=0x1234abcd cargo test --profile native-tests --workspace --features tiller-app/ui --test native tokenizer::mixed_text
 //! ```
 
 use std::fmt::Debug;
