@@ -109,8 +109,8 @@ fn run_tests(steps: &mut Steps) -> Result<(), String> {
         fetch_model()
     })?;
     // Release for the workspace, most dependencies at opt-level 1 or 0 (Cargo.toml,
-    // `native-tests`). The UI's unit tests come along (feature `ui`): Leptos then compiles in the
-    // same build instead of a second one of its own, which took longer than it adds here.
+    // `native-tests`). The UI's unit tests come along (feature `ui`): Leptos compiles in the same
+    // build instead of a dev build of its own (both took about 1.2 minutes).
     steps.run("native tests", || {
         tools::cargo(&["test", "--profile", "native-tests", "--workspace", "--features", "tiller-app/ui"], &[])
     })?;
