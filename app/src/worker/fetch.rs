@@ -112,18 +112,8 @@ async fn read_whole(response: &Response, progress: &dyn Fn(Phase, u64, Option<u6
     let promise = response.array_buffer().map_err(|e| js_error(&e))?;
     let buffer = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
     let bytes = Uint8Array::new(&buffer).to_vec();
-    release(&buffer);
     progress(Phase::Cache, bytes.len() as u64, Some(bytes.len() as u64));
     Ok(bytes)
-}
-
-/// Free an ArrayBuffer's memory now rather than at a garbage collection: `transfer(0)` detaches
-/// it (Chromium 114 and later; elsewhere the collector frees it as before). The model's copy in
-/// JavaScript, beside the one in wasm memory, would otherwise raise the worker's peak by a file.
-fn release(buffer: &JsValue) {
-    if let Ok(transfer) = Reflect::get(buffer, &"transfer".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
-        let _ = transfer.call1(buffer, &0.into());
-    }
 }
 
 async fn read_body(
