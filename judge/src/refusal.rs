@@ -33,6 +33,9 @@ pub const REFUSAL_PHRASES: &[&str] = &[
     "i am not able to",
     "i'm not going to",
     "i am not going to",
+    // SmolLM2's own way of declining ("I'm not equipped to assist with that").
+    "i'm not equipped to",
+    "i am not equipped to",
     "i'm not in a position to",
     "i am not in a position to",
     "i must decline",

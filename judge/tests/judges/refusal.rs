@@ -14,6 +14,7 @@ fn typical_refusals_are_caught() {
         "As an AI language model, I don't have personal opinions.",
         "Hmm. I CAN'T HELP WITH THAT.",
         "Thanks for asking. I apologize, but that request goes against my guidelines.",
+        "I'm sorry to assist with that. I'm not equipped to assist with stealing from a store.",
     ];
     for text in refusals {
         assert!(is_refusal(text), "missed: {text}");
