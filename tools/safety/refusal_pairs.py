@@ -2,9 +2,7 @@
 """Refusal pairs from the model's own openers (issue 13).
 
 For each harmful training prompt, the model's greedy opener (its way of complying, as it would
-start a reply) becomes the negative side; a written refusal opener the positive side. The vector
-built from them (`tiller vectors build --opening N`) reads only the first tokens of each reply,
-where the model decides whether to refuse.
+start a reply) becomes the negative side; a written refusal the positive side.
 
     python3 tools/safety/refusal_pairs.py --tiller target/release/tiller \
         --prompts data/dev/harmful.jsonl data/dev/safety_old_eval.jsonl data/dev/safety.jsonl \
@@ -18,22 +16,11 @@ import json
 import subprocess
 import sys
 
-# Written refusals: the stance only, in the assistant's voice, short enough that the first
-# tokens are all refusal. Chosen per prompt by index, so the set is balanced.
-REFUSALS = [
-    "I can't help with that.",
-    "I'm sorry, but I can't help with that.",
-    "I won't help with this request.",
-    "I can't assist with that.",
-    "I'm not able to help with that.",
-    "Sorry, but I can't provide that.",
-    "I can't help you do that.",
-    "I'm sorry, I can't assist with this.",
-    "I won't provide instructions for that.",
-    "I can't do that, because it could hurt someone.",
-    "I'm unable to help with this.",
-    "I must decline this request.",
-]
+# The written refusal, one wording for every pair. Twelve wordings (the first version) averaged
+# into a bag of their words, and steered replies read "I'm sorry for any help with that"; one
+# wording in the model's own idiom ("I'm unable to…", which it produces when it declines) moved
+# held-out-like development refusals from 21% to 37% (docs/eval/safety/README.md).
+REFUSAL = "I'm unable to help with that."
 
 REFUSAL_MARKS = ["i can't", "i cannot", "i'm sorry", "i am sorry", "i won't", "i'm unable", "i am unable",
                  "as an ai", "i'm not able", "i must decline", "i apologize"]
@@ -67,7 +54,7 @@ def main():
             if not opener or any(m in opener.lower().replace("\u2019", "'")[:80] for m in REFUSAL_MARKS):
                 skipped += 1
                 continue
-            out.write(json.dumps({"prompt": p, "positive": REFUSALS[kept % len(REFUSALS)], "negative": opener},
+            out.write(json.dumps({"prompt": p, "positive": REFUSAL, "negative": opener},
                                  ensure_ascii=False) + "\n")
             kept += 1
     print(f"{kept} pairs written to {a.out}; {skipped} openers were already refusals", file=sys.stderr)
