@@ -14,6 +14,7 @@
 
 use crate::concept::GateReading;
 use crate::gate::{self, SteerPlan};
+use crate::kernels::ops;
 use crate::model::{Llama, ModelError};
 use crate::probe::{Probes, Reading};
 use crate::sample::{SampleError, Sampler, SamplingParams};
@@ -225,22 +226,27 @@ pub fn top_shift(before: &[f32], after: &[f32], k: usize, chosen: Option<u32>) -
     out
 }
 
-/// ln Σ exp(x), in f64 around the row's maximum.
+/// ln Σ exp(x), around the row's maximum.
 fn log_sum_exp(logits: &[f32]) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    max + logits.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln()
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    max as f64 + ops::sum_exp(logits, max).ln()
 }
 
-/// The `k` largest logits' ids (the same order as their probabilities).
+/// The `k` largest logits' ids, most likely first (ties: the lower id), in one pass that keeps
+/// the best `k` so far: a step lists three rows of the whole vocabulary, and selecting over an
+/// index array of it cost 0.25 ms a row.
 fn top_k(logits: &[f32], k: usize) -> Vec<usize> {
-    let mut ids: Vec<usize> = (0..logits.len()).collect();
-    let k = k.min(ids.len());
-    if k == 0 {
-        return Vec::new();
+    let better = |a: usize, b: usize| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)).is_gt();
+    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    for i in 0..logits.len() {
+        if best.len() == k && (k == 0 || !better(i, best[k - 1])) {
+            continue;
+        }
+        let at = best.partition_point(|&b| better(b, i));
+        best.insert(at, i);
+        best.truncate(k);
     }
-    ids.select_nth_unstable_by(k - 1, |&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
-    ids.truncate(k);
-    ids
+    best
 }
 
 #[cfg(test)]
@@ -257,6 +263,29 @@ mod tests {
         assert!(shift[0].after > shift[0].before);
         let every: f32 = top_shift(&before, &after, after.len(), None).iter().map(|s| s.after).sum();
         assert!((every - 1.0).abs() < 1e-6, "probabilities sum to {every}");
+    }
+
+    #[test]
+    fn top_k_is_the_head_of_a_full_sort() {
+        let mut s = 7u32;
+        let logits: Vec<f32> = (0..5000)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((s >> 20) % 64) as f32 // many ties
+            })
+            .collect();
+        let mut sorted: Vec<usize> = (0..logits.len()).collect();
+        sorted.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        for k in [0, 1, 6, 40] {
+            assert_eq!(top_k(&logits, k), sorted[..k], "k = {k}");
+        }
+        assert_eq!(top_k(&logits[..3], 6), sorted_head(&logits[..3]));
+    }
+
+    fn sorted_head(logits: &[f32]) -> Vec<usize> {
+        let mut ids: Vec<usize> = (0..logits.len()).collect();
+        ids.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        ids
     }
 
     #[test]
