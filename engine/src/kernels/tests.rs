@@ -238,6 +238,29 @@ fn kernel_throughput() {
             );
         }
     }
+    // One row (a chat step) against three (Compare's step) in each instruction set's kernel.
+    let (rows, cols) = (1536, 576);
+    let bytes = random_tensor(TensorType::Q4_1, rows, cols, &mut rng);
+    let m = PackedMatrix::from_gguf(TensorType::Q4_1, &bytes, rows, cols).unwrap();
+    for isa in Isa::all().into_iter().filter(|&i| i != Isa::Scalar) {
+        let us = |n: usize| {
+            let x: Vec<f32> = (0..n * cols).map(|i| (i % 17) as f32 - 8.0).collect();
+            let t = std::time::Instant::now();
+            let sink: f32 = (0..1000).map(|_| m.matmul_integer(&x, n, isa)[0]).sum();
+            (t.elapsed().as_secs_f64() / 1000.0 * 1e6, sink)
+        };
+        // Alternated, best of five: this machine is shared and its speed drifts.
+        let ((mut one, mut a), (mut three, mut b)) = ((f64::INFINITY, 0.0), (f64::INFINITY, 0.0));
+        for _ in 0..5 {
+            let ((o, x), (t, y)) = (us(1), us(3));
+            (one, a, three, b) = (one.min(o), x, three.min(t), y);
+        }
+        println!(
+            "Q4_1 {rows}x{cols} {}: 1 row {one:.1} µs, 3 rows {three:.1} µs ({:.2}×) ({a} {b})",
+            isa.name(),
+            three / one
+        );
+    }
     // Where a batch should leave the integer kernels for the widened GEMM (WIDE_BATCH).
     let (rows, cols) = (1536, 576);
     let bytes = random_tensor(TensorType::Q4_1, rows, cols, &mut rng);

@@ -81,18 +81,22 @@ fn tiles<const Q8: bool, const MIN: bool, const WIDE: bool>(
     assert!(xs.iter().all(|x| x.q.len() == nb * QK && x.d.len() == nb && x.s.len() == nb), "activations of nb blocks");
     // Up to three activation rows (decode; Compare's three sequences) share each pass over the
     // weights: a tile of four weight rows against all of them, so the matrix is read once.
+    // AVX2 has 16 vector registers: four weight rows against two or three activation rows
+    // would spill the accumulators (three rows cost 3.5× one), so it takes two weight rows.
     match xs {
-        [x] => few::<Q8, MIN, WIDE, 1>(rows, row_bytes, nb, [x], out),
-        [x, y] => few::<Q8, MIN, WIDE, 2>(rows, row_bytes, nb, [x, y], out),
-        [x, y, z] => few::<Q8, MIN, WIDE, 3>(rows, row_bytes, nb, [x, y, z], out),
+        [x] => few::<Q8, MIN, WIDE, 4, 1>(rows, row_bytes, nb, [x], out),
+        [x, y] if WIDE => few::<Q8, MIN, WIDE, 4, 2>(rows, row_bytes, nb, [x, y], out),
+        [x, y] => few::<Q8, MIN, WIDE, 2, 2>(rows, row_bytes, nb, [x, y], out),
+        [x, y, z] if WIDE => few::<Q8, MIN, WIDE, 4, 3>(rows, row_bytes, nb, [x, y, z], out),
+        [x, y, z] => few::<Q8, MIN, WIDE, 2, 3>(rows, row_bytes, nb, [x, y, z], out),
         _ => many::<Q8, MIN, WIDE>(rows, row_bytes, nb, xs, out),
     }
 }
 
-/// Every weight row against `XR` (1 to 3) activation rows, four weight rows at a time.
+/// Every weight row against `XR` (1 to 3) activation rows, `WR` weight rows at a time.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn few<const Q8: bool, const MIN: bool, const WIDE: bool, const XR: usize>(
+fn few<const Q8: bool, const MIN: bool, const WIDE: bool, const WR: usize, const XR: usize>(
     rows: &[u8],
     row_bytes: usize,
     nb: usize,
@@ -102,13 +106,14 @@ fn few<const Q8: bool, const MIN: bool, const WIDE: bool, const XR: usize>(
     let (n_rows, ahead) = (rows.len() / row_bytes, PREFETCH_ROWS * row_bytes);
     let row = |r: usize| rows[r * row_bytes..].as_ptr();
     let mut r = 0;
-    while r + 4 <= n_rows {
-        // SAFETY: rows r..r+4 exist; the activation rows have nb blocks (asserted by `tiles`).
-        let t = unsafe { pick::<Q8, MIN, WIDE, 4, XR>([row(r), row(r + 1), row(r + 2), row(r + 3)], nb, xs, ahead) };
+    while r + WR <= n_rows {
+        let w: [*const u8; WR] = std::array::from_fn(|k| row(r + k));
+        // SAFETY: rows r..r+WR exist; the activation rows have nb blocks (asserted by `tiles`).
+        let t = unsafe { pick::<Q8, MIN, WIDE, WR, XR>(w, nb, xs, ahead) };
         for (k, t) in t.iter().enumerate() {
             out[(r + k) * XR..(r + k + 1) * XR].copy_from_slice(t);
         }
-        r += 4;
+        r += WR;
     }
     for r in r..n_rows {
         // SAFETY: as above.
@@ -260,12 +265,12 @@ unsafe fn tile512<const Q8: bool, const MIN: bool, const WR: usize, const XR: us
     let mut mins = [[0f32; XR]; WR];
     for b in 0..nb {
         let mut xq = [_mm512_setzero_si512(); XR];
-        let (mut xd, mut xs_sum) = ([0f32; XR], [0f32; XR]);
+        let (mut xd, mut xs_sum) = ([_mm512_setzero_ps(); XR], [0f32; XR]);
         for j in 0..XR {
             // SAFETY: block b of an activation row of nb blocks.
             unsafe {
                 xq[j] = _mm512_loadu_si512(xs[j].q.as_ptr().add(b * QK).cast());
-                xd[j] = *xs[j].d.get_unchecked(b);
+                xd[j] = _mm512_set1_ps(*xs[j].d.get_unchecked(b));
                 xs_sum[j] = *xs[j].s.get_unchecked(b);
             }
         }
@@ -288,9 +293,12 @@ unsafe fn tile512<const Q8: bool, const MIN: bool, const WR: usize, const XR: us
             };
             let d = _mm_cvtss_f32(dm);
             let m = if MIN { _mm_cvtss_f32(_mm_movehdup_ps(dm)) } else { -8.0 * d };
+            // Broadcast once per weight block and multiplied per activation row in the vector
+            // unit: a scalar product and a broadcast per row cost a Compare step more.
+            let dv = _mm512_set1_ps(d);
             for j in 0..XR {
                 let sum = _mm512_madd_epi16(wq, xq[j]);
-                acc[k][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * xd[j]), acc[k][j]);
+                acc[k][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dv, xd[j]), acc[k][j]);
                 if !Q8 {
                     mins[k][j] += m * xs_sum[j];
                 }
