@@ -67,13 +67,7 @@ pub fn run(a: Args) -> Result<(), String> {
         }
     }
     let best = best.ok_or("no timed run")?;
-    let compare_ms = (0..2)
-        .map(|_| compare_step_ms(&m, &prompt, a.gen_tokens.clamp(1, 32)))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .fold(f64::INFINITY, f64::min);
-    // A chat step is one decode forward and a sample: the decode rate's reciprocal.
-    let chat_ms = 1000.0 / best.decode_tok_s;
+    let (chat_ms, compare_ms) = step_ms(&m, &prompt, a.gen_tokens.clamp(4, 32))?;
     let peak_mib = peak_rss_mib();
     if a.json {
         println!(
@@ -104,12 +98,17 @@ pub fn run(a: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Milliseconds per Compare step after the prompt, as the classroom view runs it: the plain,
-/// the steered and the unsteered shadow sequence in one batch, three concepts steering every
-/// block and probed at every block (the app's three sliders; the cost does not depend on the
-/// directions' values, so they are fixed, not read from files).
-fn compare_step_ms(m: &LoadedModel, prompt: &[u32], steps: usize) -> Result<f64, String> {
-    let err = |e: &dyn std::fmt::Display| format!("compare: {e}");
+/// Milliseconds per chat step and per Compare step after the same prompt, timed in alternating
+/// rounds and the best round of each kept, so that the ratio of the two is not one phase of
+/// this shared machine against another.
+///
+/// A chat step is one decode forward and a sample. A Compare step is the classroom view's: the
+/// plain, the steered and the unsteered shadow sequence in one batch, three concepts steering
+/// every block and probed at every block (the app's three sliders; the cost does not depend on
+/// the directions' values, so they are fixed, not read from files), and both sides' lists of
+/// likely tokens.
+fn step_ms(m: &LoadedModel, prompt: &[u32], steps: usize) -> Result<(f64, f64), String> {
+    let err = |e: &dyn std::fmt::Display| format!("steps: {e}");
     let (n_layer, n_embd) = (m.model.config.n_layer, m.model.config.n_embd);
     let direction = |seed: usize| -> Vec<f32> {
         let v: Vec<f32> = (0..n_embd).map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 1000.0 - 0.5).collect();
@@ -123,17 +122,31 @@ fn compare_step_ms(m: &LoadedModel, prompt: &[u32], steps: usize) -> Result<f64,
     let steering = Steering::new(&terms, None, n_layer, n_embd, m.model.device()).map_err(|e| err(&e))?;
     let probed: Vec<&BTreeMap<usize, Vec<f32>>> = vectors.iter().map(|v| &v.directions).collect();
     let probes = Probes::new(&probed, n_layer, n_embd, m.model.device());
-    // No stop tokens: every step runs all three sequences.
+    // No stop tokens: every step runs all three sequences, and the chat never ends.
     let mut compare = Compare::new(&m.model, steering, probes, SamplingParams::default(), StopRule::default())
         .map_err(|e| err(&e))?;
     pollster::block_on(compare.prefill(prompt)).map_err(|e| err(&e))?;
     // The first step only samples from the prefill's logits; every later one also runs the batch.
     pollster::block_on(compare.step()).map_err(|e| err(&e))?;
-    let t = Instant::now();
-    for _ in 0..steps {
-        pollster::block_on(compare.step()).map_err(|e| err(&e))?;
+    let mut chat = Session::new(&m.model);
+    let greedy = Sampler::new(SamplingParams::default()).map_err(|e| err(&e))?;
+    pollster::block_on(chat.prefill(prompt, greedy, StopRule::default())).map_err(|e| err(&e))?;
+    pollster::block_on(chat.step()).map_err(|e| err(&e))?.map_err(|stop| err(&format!("{stop:?}")))?;
+
+    let (mut chat_ms, mut compare_ms) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..4 {
+        let t = Instant::now();
+        for _ in 0..steps {
+            pollster::block_on(chat.step()).map_err(|e| err(&e))?.map_err(|stop| err(&format!("{stop:?}")))?;
+        }
+        chat_ms = chat_ms.min(t.elapsed().as_secs_f64() * 1000.0 / steps as f64);
+        let t = Instant::now();
+        for _ in 0..steps {
+            pollster::block_on(compare.step()).map_err(|e| err(&e))?;
+        }
+        compare_ms = compare_ms.min(t.elapsed().as_secs_f64() * 1000.0 / steps as f64);
     }
-    Ok(t.elapsed().as_secs_f64() * 1000.0 / steps as f64)
+    Ok((chat_ms, compare_ms))
 }
 
 /// Peak resident set size of this process, from Linux's /proc.
