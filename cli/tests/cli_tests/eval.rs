@@ -135,3 +135,50 @@ fn a_missing_concept_is_one_clear_line() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("humour"), "{err}");
 }
+
+#[test]
+fn also_runs_each_coefficient_again_with_another_slider_on() {
+    let out = temp("also");
+    let model = model();
+    let args = |also: &'static str| {
+        let m = model.as_str();
+        vec![
+            "eval",
+            "steering",
+            "--model",
+            m,
+            "--concept",
+            "sentiment",
+            "--also",
+            also,
+            "--limit",
+            "1",
+            "--max-tokens",
+            "6",
+        ]
+    };
+    let mut ok = args("safety=1");
+    ok.extend(["--no-baselines", "--out", out.to_str().unwrap()]);
+    let o = tiller(&ok);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("steering.json")).unwrap()).unwrap();
+    let sentiment = &json["concepts"][0];
+    // Five coefficients, alone and with safety on, one prompt each.
+    let groups = sentiment["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2 * 5);
+    assert_eq!(groups.iter().filter(|g| g["condition"] == "steering, --also on").count(), 5);
+    let goals: Vec<&str> =
+        sentiment["targets"].as_array().unwrap().iter().map(|t| t["goal"].as_str().unwrap()).collect();
+    assert_eq!(goals[..3], ["≤ 0.15", "≤ 3", "≤ 2%"], "{goals:?}");
+    let _ = std::fs::remove_dir_all(out);
+    // A bad value is one line naming the fix.
+    for (bad, says) in
+        [("safety", "ID=VALUE"), ("safety=2", "goes from 0 to 1"), ("sentiment=1", "also being evaluated")]
+    {
+        let o = tiller(&args(bad));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

@@ -61,6 +61,11 @@ struct SteeringArgs {
     /// Only the steered coefficients, without the prompting baselines (faster)
     #[arg(long)]
     no_baselines: bool,
+    /// Also run every coefficient with another slider of the manifest on at this value, at the
+    /// same seeds, and measure what it changes (e.g. `--also safety=1`: does the safety slider
+    /// leave sentiment and formality alone?)
+    #[arg(long, value_name = "ID=VALUE")]
+    also: Option<String>,
     /// Where steering.md, steering.json, steering_samples.jsonl and dose_response.svg go
     #[arg(long, default_value = "docs/eval")]
     out: PathBuf,
@@ -77,6 +82,22 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
     let concepts = plan::load(&a.manifest, &a.data, &a.concepts)?;
     let lexicon = tiller_fetch::ensure_brill_lexicon().map_err(|e| e.to_string())?;
     let tagger = tiller_judge::Tagger::load(&lexicon).map_err(|e| e.to_string())?;
+    let also = match &a.also {
+        None => None,
+        Some(spec) => {
+            let (id, value) =
+                spec.split_once('=').ok_or_else(|| format!("--also {spec}: expected ID=VALUE, e.g. safety=1"))?;
+            let value: f32 = value.parse().map_err(|_| format!("--also {spec}: `{value}` is not a number"))?;
+            let other = plan::load(&a.manifest, &a.data, &[id.to_string()])?.remove(0);
+            if !(other.min..=1.0).contains(&value) {
+                return Err(format!("--also {spec}: the {id} slider goes from {} to 1", other.min));
+            }
+            if concepts.iter().any(|c| c.id == other.id) {
+                return Err(format!("--also {spec}: {id} is also being evaluated; pick other --concept ids"));
+            }
+            Some((other, value))
+        }
+    };
     let (m, _device) = a.model.load()?;
     let settings = run::Settings {
         max_tokens: a.max_tokens,
@@ -97,8 +118,8 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
     let mut samples = String::new();
     let mut all_groups = Vec::new();
     for c in &concepts {
-        let jobs = plan::jobs(c, a.limit, !a.no_baselines);
-        let replies = run::run(&m, c, &jobs, &settings)?;
+        let jobs = plan::jobs(c, a.limit, !a.no_baselines, also.is_some());
+        let replies = run::run(&m, c, &jobs, &settings, also.as_ref().map(|(o, v)| (o, *v)))?;
         let scores: Vec<score::Scores> = replies.iter().map(|r| score::judge(&tagger, &r.text)).collect();
         for (r, s) in replies.iter().zip(&scores) {
             samples += &score::sample_json(c, r, s).to_string();
@@ -108,7 +129,8 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
         if let Some(g) = &c.gated {
             write_roc(&a.out, c, g, &replies)?;
         }
-        for t in report::targets(c, &groups) {
+        let also_named = also.as_ref().map(|(o, v)| (o.id.as_str(), *v));
+        for t in report::targets(c, &groups, also_named) {
             println!(
                 "{:<10} {:<48} {:>24}  goal {:<8} {}",
                 c.id,
@@ -118,9 +140,9 @@ fn steering(a: SteeringArgs) -> Result<(), String> {
                 if t.met { "met" } else { "NOT MET" }
             );
         }
-        md += &report::markdown(c, &groups);
+        md += &report::markdown(c, &groups, also_named);
         md.push('\n');
-        summaries.push(report::summary_json(c, &groups));
+        summaries.push(report::summary_json(c, &groups, also_named));
         all_groups.push(groups);
     }
     let secs = started.elapsed().as_secs_f64();

@@ -18,6 +18,8 @@ pub enum Condition {
     Prompting,
     /// Both.
     PromptingAndSteering,
+    /// The vector at coefficient c with another slider on too (`--also`), at the same seeds.
+    SteeringWithAlso,
 }
 
 impl Condition {
@@ -26,6 +28,7 @@ impl Condition {
             Condition::Steering => "steering",
             Condition::Prompting => "prompting",
             Condition::PromptingAndSteering => "prompting+steering",
+            Condition::SteeringWithAlso => "steering, --also on",
         }
     }
 }
@@ -119,8 +122,9 @@ pub struct Job {
 }
 
 /// Every (condition, coefficient, prompt) of a concept, prompts innermost; `limit` keeps the
-/// first prompts of each kind (so a quick look at safety still sees benign prompts).
-pub fn jobs(c: &Concept, limit: usize, baselines: bool) -> Vec<Job> {
+/// first prompts of each kind (so a quick look at safety still sees benign prompts). With
+/// `also`, every coefficient runs a second time with the `--also` slider on.
+pub fn jobs(c: &Concept, limit: usize, baselines: bool, also: bool) -> Vec<Job> {
     let mut seen: Vec<(Kind, usize)> = Vec::new();
     let mut picked = Vec::new();
     for (i, p) in c.prompts.iter().enumerate() {
@@ -140,6 +144,9 @@ pub fn jobs(c: &Concept, limit: usize, baselines: bool) -> Vec<Job> {
     let mut add = |condition, coef| out.extend(picked.iter().map(|&prompt| Job { prompt, condition, coef }));
     for coef in c.coefficients() {
         add(Condition::Steering, coef);
+    }
+    for coef in c.coefficients().into_iter().filter(|_| also) {
+        add(Condition::SteeringWithAlso, coef);
     }
     for coef in c.ends().into_iter().filter(|_| baselines) {
         add(Condition::Prompting, coef);

@@ -54,31 +54,67 @@ fn render(m: &LoadedModel, c: &Concept, job: &Job) -> Result<Vec<u32>, String> {
 /// What a job's coefficient steers with: coefficient × strength on the concept's layers, and
 /// the gated part under its condition.
 pub fn steering(m: &LoadedModel, c: &Concept, coef: f32) -> Result<SteerPlan, String> {
+    together(m, &[(c, coef)])
+}
+
+/// Several sliders at once, as the app sums them: their unconditional parts added, and at most
+/// one gated part.
+pub fn together(m: &LoadedModel, sliders: &[(&Concept, f32)]) -> Result<SteerPlan, String> {
     let cfg = &m.model.config;
     let device = m.model.device();
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let sum = |v, scale, layers| Steering::new(&[(v, scale)], Some(layers), cfg.n_layer, cfg.n_embd, device);
-    let always = sum(&c.vector, coef * c.strength, c.layers).map_err(|e| err(&e))?;
-    match &c.gated {
-        None => Ok(always.into()),
-        Some(g) => {
-            let gated = sum(&g.vector, coef * g.strength, g.layers).map_err(|e| err(&e))?;
-            SteerPlan::gated(always, &gated, g.condition.clone(), cfg.n_layer, cfg.n_embd, device).map_err(|e| err(&e))
+    let mut always = Steering::none();
+    for (c, coef) in sliders {
+        always = always.plus(&sum(&c.vector, coef * c.strength, c.layers).map_err(|e| err(&e))?, device);
+    }
+    let mut gated = sliders.iter().filter_map(|(c, coef)| c.gated.as_ref().map(|g| (g, coef)));
+    let plan = match gated.next() {
+        None => always.into(),
+        Some((g, coef)) => {
+            let part = sum(&g.vector, coef * g.strength, g.layers).map_err(|e| err(&e))?;
+            SteerPlan::gated(always, &part, g.condition.clone(), cfg.n_layer, cfg.n_embd, device)
+                .map_err(|e| err(&e))?
         }
+    };
+    match gated.next() {
+        None => Ok(plan),
+        Some(_) => Err("two sliders with a gated part cannot be evaluated together".into()),
     }
 }
 
-pub fn run(m: &LoadedModel, c: &Concept, jobs: &[Job], s: &Settings) -> Result<Vec<Reply>, String> {
+/// `also`: another slider at a fixed value, on for the [`Condition::SteeringWithAlso`] jobs.
+pub fn run(
+    m: &LoadedModel,
+    c: &Concept,
+    jobs: &[Job],
+    s: &Settings,
+    also: Option<(&Concept, f32)>,
+) -> Result<Vec<Reply>, String> {
     let none = SteerPlan::default();
-    let mut by_coef: Vec<(f32, SteerPlan)> = Vec::new();
-    for job in jobs {
-        if job.condition != Condition::Prompting && !by_coef.iter().any(|(k, _)| *k == job.coef) {
-            by_coef.push((job.coef, steering(m, c, job.coef)?));
+    let mut plans: Vec<((Condition, f32), SteerPlan)> = Vec::new();
+    for job in jobs.iter().filter(|j| j.condition != Condition::Prompting) {
+        let key = match job.condition {
+            Condition::SteeringWithAlso => (Condition::SteeringWithAlso, job.coef),
+            _ => (Condition::Steering, job.coef),
+        };
+        if plans.iter().any(|(k, _)| *k == key) {
+            continue;
         }
+        let plan = match (key.0, also) {
+            (Condition::SteeringWithAlso, Some(other)) => together(m, &[(c, job.coef), other])?,
+            (Condition::SteeringWithAlso, None) => return Err("a job with --also on, but no --also slider".into()),
+            _ => steering(m, c, job.coef)?,
+        };
+        plans.push((key, plan));
     }
-    let plan_of = |job: &Job| match job.condition {
-        Condition::Prompting => &none,
-        _ => by_coef.iter().find(|(k, _)| *k == job.coef).map(|(_, st)| st).unwrap_or(&none),
+    let plan_of = |job: &Job| {
+        let key = match job.condition {
+            Condition::Prompting => return &none,
+            Condition::SteeringWithAlso => (Condition::SteeringWithAlso, job.coef),
+            _ => (Condition::Steering, job.coef),
+        };
+        plans.iter().find(|(k, _)| *k == key).map(|(_, st)| st).unwrap_or(&none)
     };
 
     let started = Instant::now();

@@ -150,7 +150,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
                 })
                 .collect();
             eprintln!("{} blocks {}–{}:", method.name(), range.0, range.1);
-            let replies = run::run(&m, &c, &jobs, &settings)?;
+            let replies = run::run(&m, &c, &jobs, &settings, None)?;
             let scores: Vec<score::Scores> = replies.iter().map(|r| score::judge(&tagger, &r.text)).collect();
             let g = score::summarize(&c, &replies, &scores);
             let at = |coef: f32, kind: Kind| {
