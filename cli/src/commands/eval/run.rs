@@ -83,6 +83,16 @@ pub fn together(m: &LoadedModel, sliders: &[(&Concept, f32)]) -> Result<SteerPla
     }
 }
 
+/// Which steering a job runs with: one plan per (steered or with-also, coefficient); the
+/// prompting baseline runs without.
+fn plan_key(job: &Job) -> Option<(Condition, f32)> {
+    match job.condition {
+        Condition::Prompting => None,
+        Condition::SteeringWithAlso => Some((Condition::SteeringWithAlso, job.coef)),
+        Condition::Steering | Condition::PromptingAndSteering => Some((Condition::Steering, job.coef)),
+    }
+}
+
 /// `also`: another slider at a fixed value, on for the [`Condition::SteeringWithAlso`] jobs.
 pub fn run(
     m: &LoadedModel,
@@ -93,11 +103,8 @@ pub fn run(
 ) -> Result<Vec<Reply>, String> {
     let none = SteerPlan::default();
     let mut plans: Vec<((Condition, f32), SteerPlan)> = Vec::new();
-    for job in jobs.iter().filter(|j| j.condition != Condition::Prompting) {
-        let key = match job.condition {
-            Condition::SteeringWithAlso => (Condition::SteeringWithAlso, job.coef),
-            _ => (Condition::Steering, job.coef),
-        };
+    for job in jobs {
+        let Some(key) = plan_key(job) else { continue };
         if plans.iter().any(|(k, _)| *k == key) {
             continue;
         }
@@ -108,13 +115,9 @@ pub fn run(
         };
         plans.push((key, plan));
     }
-    let plan_of = |job: &Job| {
-        let key = match job.condition {
-            Condition::Prompting => return &none,
-            Condition::SteeringWithAlso => (Condition::SteeringWithAlso, job.coef),
-            _ => (Condition::Steering, job.coef),
-        };
-        plans.iter().find(|(k, _)| *k == key).map(|(_, st)| st).unwrap_or(&none)
+    let plan_of = |job: &Job| match plan_key(job) {
+        None => &none,
+        Some(key) => plans.iter().find(|(k, _)| *k == key).map(|(_, st)| st).unwrap_or(&none),
     };
 
     let started = Instant::now();
