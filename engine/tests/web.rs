@@ -81,14 +81,17 @@ async fn webgpu_agrees_with_the_cpu() {
     console_log!("WebGPU test did not run: built without the `wgpu` feature (add --features wgpu)");
 }
 
-/// The packed-weight kernels in WGSL on the browser's WebGPU (SwiftShader here).
+/// The GPU kernels in WGSL on the browser's WebGPU (SwiftShader here): the packed products
+/// and the small ops between them.
 #[wasm_bindgen_test]
-async fn packed_webgpu_kernels_match_the_f32_product() {
+async fn webgpu_kernels_match_the_host_kernels() {
     #[cfg(feature = "wgpu")]
     match webgpu().await {
         Ok(gpu) => {
             let worst = common::gpu_kernels::worst_relative_error(&gpu).await;
             console_log!("packed WebGPU kernels vs the f32 product: worst error {worst:.2e} of the largest output");
+            let worst = common::gpu_kernels::small_ops_worst_error(&gpu).await;
+            console_log!("WebGPU RMSNorm, SwiGLU and attention vs the host's: worst |Δ| {worst:.2e}");
         }
         Err(e) => console_log!("packed WebGPU kernel test did not run: no adapter in this browser ({e})"),
     }

@@ -2,35 +2,42 @@
 //! Metal or DX12 natively run the same code).
 //!
 //! ```text
-//! PackedMatrix ──affine_blocks──► GpuMatrix { words, d, m } in device buffers
-//! x [n, cols] ─┬─ n ≤ MATVEC_ROWS: packed_matvec ───────────────────────► y [n, rows]
-//!              └─ wider: packed_widen ─► Wᵀ [cols, rows] f32 ─► burn matmul ─► y [n, rows]
+//! PackedMatrix ──affine_blocks──► GpuMatrix { words, d, m } in device buffers (word-major)
+//! x [n, cols] ──packed_matmul: cube (X, Y) = outputs X·64.., rows Y·tile..──► y [n, rows]
 //! ```
 //!
-//! Decode (one row, or Compare's three) is bound by reading weights, so it reads the packed
-//! blocks (24 bytes per 32 Q4_1 weights instead of 128 as f32). A long prompt is bound by
-//! arithmetic: the matrix is widened once into a scratch buffer and burn's tuned matmul does
-//! the rest. The CPU kernels' activation quantization is not used here: activations stay f32.
+//! Every product reads the packed blocks (24 bytes per 32 Q4_1 weights instead of 128 as f32),
+//! each weight word once for a tile of up to [`TILE`] activation rows: decode is one row,
+//! Compare three, a prompt tiles of eight. The CPU kernels' activation quantization is not used
+//! here: activations stay f32. (Prompts used to widen each matrix to f32 for burn's matmul: on
+//! SwiftShader an 8-token prompt then took 40 s.)
+//!
+//! The blocks are stored word-major: word k of block b of every output side by side
+//! (`words[(b·bits + k)·rows + o]`, scales `d[b·rows + o]`), so a unit computes one output whole
+//! while neighbouring units, taking neighbouring outputs, read neighbouring words. No unit
+//! waits for another: an earlier kernel split each output among 32 lanes and summed them in
+//! shared memory, and its barriers dominated on the CPU-emulated GPUs (lavapipe, SwiftShader),
+//! which run a cube's units as coroutines switched at every barrier (1.9 → 6.5 tok/s decode on
+//! lavapipe).
 
 use burn::tensor::{DType, Device, Shape, Tensor as BurnTensor};
 use burn_cubecl::Cube;
 use burn_cubecl::CubeDevice;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
 use cubecl::client::Client;
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use super::{AffineBlocks, PackedMatrix};
 
-/// Activation rows up to which a product reads the packed blocks per row; wider batches widen
-/// the matrix once and run a GEMM.
-pub const MATVEC_ROWS: usize = 4;
+/// Activation rows a unit multiplies at once (its accumulators); a batch of up to this many
+/// rows is one tile of exactly its size, a wider one tiles of this size.
+pub const TILE: usize = 8;
 
-/// Units of a cube that split one output's dot product (its reduction is unrolled for this).
-const LANES: u32 = 32;
-/// Outputs a cube computes side by side.
-const OUTPUTS: u32 = 8;
+/// Outputs a cube computes side by side, one a unit.
+const OUTPUTS: u32 = 64;
 
 /// A quantized weight matrix of `rows` outputs × `cols` inputs in device memory.
 #[derive(Clone)]
@@ -63,15 +70,23 @@ impl GpuMatrix {
     pub fn upload(matrix: &PackedMatrix, device: &Device) -> Option<Self> {
         let AffineBlocks { bits, words, d, m } = matrix.affine_blocks()?;
         let (client, device) = cube_of(device)?;
-        let bytes = |v: &[u32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
-        let floats = |v: &[f32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        let rows = matrix.rows();
+        // Row-major [rows, per_row] → word-major [per_row, rows], as little-endian bytes.
+        let word_major = |v: Vec<[u8; 4]>| {
+            let per_row = v.len() / rows;
+            let mut out = Vec::with_capacity(v.len() * 4);
+            for w in 0..per_row {
+                out.extend((0..rows).flat_map(|o| v[o * per_row + w]));
+            }
+            out
+        };
         Some(Self {
-            rows: matrix.rows(),
+            rows,
             cols: matrix.cols(),
             bits,
-            words: client.create_from_slice(&bytes(&words)),
-            d: client.create_from_slice(&floats(&d)),
-            m: client.create_from_slice(&floats(&m)),
+            words: client.create_from_slice(&word_major(words.iter().map(|w| w.to_le_bytes()).collect())),
+            d: client.create_from_slice(&word_major(d.iter().map(|v| v.to_le_bytes()).collect())),
+            m: client.create_from_slice(&word_major(m.iter().map(|v| v.to_le_bytes()).collect())),
             client,
             device,
         })
@@ -89,18 +104,30 @@ impl GpuMatrix {
 
     /// x [n, cols] → x · Wᵀ [n, rows], on the device.
     pub fn matmul(&self, x: BurnTensor<2>) -> BurnTensor<2> {
+        let [n, _] = x.dims();
+        let y = empty_device_dtype(self.client.clone(), self.device.clone(), Shape::new([n, self.rows]), DType::F32);
+        self.launch(x, y, false)
+    }
+
+    /// residual + x · Wᵀ [n, rows]: the product added into `residual` in place (into a copy
+    /// when another tensor still holds its buffer), which saves the residual stream's add a
+    /// dispatch of its own.
+    pub fn matmul_add(&self, x: BurnTensor<2>, residual: BurnTensor<2>) -> BurnTensor<2> {
+        assert_eq!(residual.dims(), [x.dims()[0], self.rows], "a residual of the product's shape");
+        let residual = into_contiguous(residual.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"));
+        let y = if residual.can_mut() { residual } else { residual.copy() };
+        self.launch(x, y, true)
+    }
+
+    fn launch(&self, x: BurnTensor<2>, y: CubeTensor, accumulate: bool) -> BurnTensor<2> {
         let [n, cols] = x.dims();
         assert_eq!(cols, self.cols, "activations of {} columns", self.cols);
-        if n > MATVEC_ROWS {
-            return x.matmul(self.widen());
-        }
+        let tile = n.min(TILE);
         let x = into_contiguous(x.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"));
-        let y = empty_device_dtype(self.client.clone(), self.device.clone(), Shape::new([n, self.rows]), DType::F32);
-        let cubes = (self.rows as u32).div_ceil(OUTPUTS);
-        packed_matvec::launch(
+        packed_matmul::launch(
             &self.client,
-            CubeCount::Static(cubes, n as u32, 1),
-            CubeDim::new_2d(LANES, OUTPUTS),
+            CubeCount::Static((self.rows as u32).div_ceil(OUTPUTS), n.div_ceil(tile) as u32, 1),
+            CubeDim::new_1d(OUTPUTS),
             x.into_tensor_arg(),
             self.words_arg(),
             self.scales_arg(&self.d),
@@ -108,42 +135,21 @@ impl GpuMatrix {
             y.clone().into_tensor_arg(),
             self.cols as u32,
             self.rows as u32,
+            n as u32,
             self.bits,
+            tile as u32,
+            accumulate,
         );
         BurnTensor::from_primitive::<Cube>(y)
     }
-
-    /// The whole matrix widened to f32, transposed: Wᵀ [cols, rows].
-    pub fn widen(&self) -> BurnTensor<2> {
-        let out = empty_device_dtype(
-            self.client.clone(),
-            self.device.clone(),
-            Shape::new([self.cols, self.rows]),
-            DType::F32,
-        );
-        let n = self.rows * self.cols;
-        let cube_dim = CubeDim::new(&self.client, n);
-        packed_widen::launch(
-            &self.client,
-            cubecl::calculate_cube_count_elemwise(&self.client, n, cube_dim),
-            cube_dim,
-            self.words_arg(),
-            self.scales_arg(&self.d),
-            self.scales_arg(&self.m),
-            out.clone().into_tensor_arg(),
-            self.cols as u32,
-            self.rows as u32,
-            self.bits,
-        );
-        BurnTensor::from_primitive::<Cube>(out)
-    }
 }
 
-/// y[r, o] = Σ_i x[r, i] · W[o, i]. A cube is `LANES` × `OUTPUTS` units: each row of units
-/// takes one output and splits its words among its lanes; cube (X, Y) takes outputs
-/// X·OUTPUTS.. for activation row Y.
+/// y[r, o] = Σ_i x[r, i] · W[o, i]: unit u of cube (X, Y) takes output X·OUTPUTS + u for rows
+/// Y·tile.. (fewer in a last, partial tile), reading each of its weight words once for them all;
+/// with `accumulate`, adds to what y holds.
 #[cube(launch)]
-fn packed_matvec(
+#[allow(clippy::too_many_arguments)]
+fn packed_matmul(
     x: &Tensor<f32>,
     words: &[u32],
     d: &[f32],
@@ -151,96 +157,64 @@ fn packed_matvec(
     y: &mut Tensor<f32>,
     cols: u32,
     rows: u32,
+    n: u32,
     #[comptime] bits: u32,
+    #[comptime] tile: u32,
+    #[comptime] accumulate: bool,
 ) {
-    let o = CUBE_POS_X * OUTPUTS + UNIT_POS_Y;
-    let r = CUBE_POS_Y;
-    let blocks = cols / 32;
-    // Words per block: 4 of nibbles, or 8 of bytes.
-    let row_words = blocks * bits;
-    let mut acc = 0.0f32;
-    if o < rows {
-        let mut w = UNIT_POS_X;
-        while w < row_words {
-            let b = w / bits;
-            let k = w % bits;
-            let word = words[(o * row_words + w) as usize];
-            let base = (r * cols + b * 32 + 4 * k) as usize;
-            let mut qx = 0.0f32;
-            let mut sx = 0.0f32;
-            if bits == 4 {
-                #[unroll]
-                for j in 0..4u32 {
-                    let lo = f32::cast_from((word >> (8 * j)) & 15u32);
-                    let hi = f32::cast_from((word >> (8 * j + 4)) & 15u32);
-                    let x0 = x[base + j as usize];
-                    let x1 = x[base + j as usize + 16];
-                    qx += lo * x0 + hi * x1;
-                    sx += x0 + x1;
-                }
-            } else {
-                #[unroll]
-                for j in 0..4u32 {
-                    let q = f32::cast_from((word >> (8 * j)) & 255u32);
-                    let x0 = x[base + j as usize];
-                    qx += q * x0;
-                    sx += x0;
-                }
-            }
-            // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
-            let s = (o * blocks + b) as usize;
-            acc += d[s] * qx + m[s] * sx;
-            w += LANES;
-        }
-    }
-    // Sum the lanes' partial dots: a tree in shared memory, barriers outside any branch.
-    let mut partial = Shared::<[f32]>::new_slice((LANES * OUTPUTS) as usize);
-    let me = (UNIT_POS_Y * LANES + UNIT_POS_X) as usize;
-    partial[me] = acc;
-    sync_cube();
-    #[unroll]
-    for step in 0..5u32 {
-        let stride = (LANES >> 1u32) >> step;
-        if UNIT_POS_X < stride {
-            partial[me] += partial[me + stride as usize];
-        }
-        sync_cube();
-    }
-    if UNIT_POS_X == 0 && o < rows {
-        y[(r * rows + o) as usize] = partial[me];
-    }
-}
-
-/// out[i, o] = W[o, i] as f32: one unit per weight, writing consecutive outputs.
-#[cube(launch)]
-fn packed_widen(
-    words: &[u32],
-    d: &[f32],
-    m: &[f32],
-    out: &mut Tensor<f32>,
-    cols: u32,
-    rows: u32,
-    #[comptime] bits: u32,
-) {
-    let p = ABSOLUTE_POS;
-    if p >= (cols * rows) as usize {
+    let o = CUBE_POS_X * OUTPUTS + UNIT_POS_X;
+    if o >= rows {
         terminate!();
     }
-    let o = (p % rows as usize) as u32;
-    let i = (p / rows as usize) as u32;
-    let blocks = cols / 32;
-    let b = i / 32;
-    let e = i % 32;
-    let row = (o * blocks * bits + b * bits) as usize;
-    let s = (o * blocks + b) as usize;
-    if bits == 4 {
-        // Element e < 16 is the low nibble of byte e, e ≥ 16 the high nibble of byte e − 16.
-        let byte = e % 16;
-        let shift = 8 * (byte % 4) + 4 * (e / 16);
-        let q = (words[row + (byte / 4) as usize] >> shift) & 15u32;
-        out[p] = d[s] * f32::cast_from(q) + m[s];
-    } else {
-        let q = (words[row + (e / 4) as usize] >> (8 * (e % 4))) & 255u32;
-        out[p] = d[s] * f32::cast_from(q) + m[s];
+    let first = CUBE_POS_Y * tile;
+    let mut acc = Array::<f32>::new(tile as usize);
+    #[unroll]
+    for r in 0..tile {
+        acc[r as usize] = 0.0f32;
+    }
+    for b in 0..cols / 32 {
+        let s = (b * rows + o) as usize;
+        let db = d[s];
+        let mb = m[s];
+        #[unroll]
+        for k in 0..bits {
+            let word = words[((b * bits + k) * rows + o) as usize];
+            #[unroll]
+            for r in 0..tile {
+                if first + r < n {
+                    // Words of 4-bit blocks hold elements 4k + j (low nibbles) and 4k + j + 16
+                    // (high); words of 8-bit blocks hold elements 4k + j.
+                    let base = ((first + r) * cols + b * 32 + 4 * k) as usize;
+                    let mut qx = 0.0f32;
+                    let mut sx = 0.0f32;
+                    #[unroll]
+                    for j in 0..4u32 {
+                        let x0 = x[base + j as usize];
+                        if bits == 4 {
+                            let x1 = x[base + j as usize + 16];
+                            qx += f32::cast_from((word >> (8 * j)) & 15u32) * x0;
+                            qx += f32::cast_from((word >> (8 * j + 4)) & 15u32) * x1;
+                            sx += x0 + x1;
+                        } else {
+                            qx += f32::cast_from((word >> (8 * j)) & 255u32) * x0;
+                            sx += x0;
+                        }
+                    }
+                    // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
+                    acc[r as usize] += db * qx + mb * sx;
+                }
+            }
+        }
+    }
+    #[unroll]
+    for r in 0..tile {
+        if first + r < n {
+            let at = ((first + r) * rows + o) as usize;
+            if accumulate {
+                y[at] += acc[r as usize];
+            } else {
+                y[at] = acc[r as usize];
+            }
+        }
     }
 }

@@ -26,6 +26,8 @@ mod block_rows;
 mod blocks;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
+#[cfg(feature = "wgpu")]
+pub mod gpu_ops;
 pub mod ops;
 mod packed;
 pub(crate) mod parallel;

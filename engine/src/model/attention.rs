@@ -1,4 +1,4 @@
-use burn::tensor::{Tensor, TensorData, activation::softmax};
+use burn::tensor::Tensor;
 
 use super::{LlamaConfig, kv_cache::KvCache, linear::Linear, rope::Rope};
 use crate::gguf::{Gguf, GgufError};
@@ -41,28 +41,46 @@ impl Attention {
     /// x: packed rows [Σ lens, n_embd] of `lens.len()` independent sequences, sequence b at
     /// positions `caches[b].len()..`, appending to `caches[b]` for `layer`. The projections
     /// run once over all rows (that is where the weights are read); only the attention itself
-    /// runs per sequence, so a sequence never sees another's keys.
-    pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
-        let [q, k, v]: [Tensor<2>; 3] = self.wqkv.forward_split(x).try_into().expect("q, k and v");
-        let out = match caches {
-            [cache] => self.attend(q, k, v, layer, cache),
-            _ => {
-                let mut outs = Vec::with_capacity(lens.len());
-                let mut offset = 0;
-                for (cache, &len) in caches.iter_mut().zip(lens) {
-                    let rows = |t: &Tensor<2>| t.clone().narrow(0, offset, len);
-                    outs.push(self.attend(rows(&q), rows(&k), rows(&v), layer, cache));
-                    offset += len;
-                }
-                Tensor::cat(outs, 0)
-            }
-        };
-        self.wo.forward(out)
+    /// runs per sequence, so a sequence never sees another's keys. Returns `residual` plus the
+    /// attention's output.
+    #[cfg(feature = "wgpu")]
+    pub fn forward_add(
+        &self,
+        x: Tensor<2>,
+        residual: Tensor<2>,
+        layer: usize,
+        caches: &mut [KvCache],
+        lens: &[usize],
+    ) -> Tensor<2> {
+        use crate::kernels::gpu_ops::{self, SeqKv};
+        let device = x.device();
+        let heads = self.heads();
+        let qkv = self.wqkv.forward(x); // [Σ lens, q | k | v]
+        let mut first_row = 0;
+        let seqs = caches
+            .iter_mut()
+            .zip(lens)
+            .map(|(cache, &len)| {
+                let start = cache.len();
+                let (k, v) = cache.take(layer, start + len, heads.kv_dim(), &device);
+                first_row += len;
+                SeqKv { first_row: first_row - len, len, start, k, v }
+            })
+            .collect();
+        let (out, written) = gpu_ops::attention(qkv, self.rope.device_tables(), seqs, heads);
+        for (cache, kv) in caches.iter_mut().zip(written) {
+            cache.put(layer, kv);
+        }
+        self.wo.forward_add(out, residual)
     }
 
-    /// The host path: as [`Attention::forward`], on rows [Σ lens, n_embd] in host memory.
+    fn heads(&self) -> Heads {
+        Heads { n_head: self.n_head, n_kv: self.n_head_kv, head_dim: self.head_dim }
+    }
+
+    /// The host path: as [`Attention::forward_add`] without the residual, on rows [Σ lens, n_embd] in host memory.
     pub fn forward_rows(&self, x: &[f32], layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Vec<f32> {
-        let heads = Heads { n_head: self.n_head, n_kv: self.n_head_kv, head_dim: self.head_dim };
+        let heads = self.heads();
         let (q_dim, kv_dim) = (heads.q_dim(), heads.kv_dim());
         let stride = q_dim + 2 * kv_dim;
         let mut qkv = self.wqkv.forward_rows(x); // [Σ lens, q | k | v]
@@ -82,41 +100,4 @@ impl Attention {
         }
         self.wo.forward_rows(&out)
     }
-
-    /// One sequence's projected q [seq, n_head·hd], k, v [seq, n_kv·hd] → [seq, n_embd].
-    fn attend(&self, q: Tensor<2>, k: Tensor<2>, v: Tensor<2>, layer: usize, cache: &mut KvCache) -> Tensor<2> {
-        let [seq, n_embd] = q.dims();
-        let start = cache.len();
-        let (hd, n_kv) = (self.head_dim, self.n_head_kv);
-        let group = self.n_head / n_kv;
-
-        // [seq, heads·hd] → [heads, seq, hd]
-        let heads = |t: Tensor<2>, n: usize| t.reshape([seq, n, hd]).swap_dims(0, 1);
-        let q = self.rope.forward(heads(q, self.n_head), start);
-        let k = self.rope.forward(heads(k, n_kv), start);
-        let v = heads(v, n_kv);
-        let (k, v) = cache.append(layer, k, v);
-
-        // Fold each group's query heads into the row dimension so one batched matmul per kv head
-        // serves the whole group: [n_head, seq, hd] → [n_kv, group·seq, hd], row = j·seq + i.
-        let q = q.reshape([n_kv, group * seq, hd]);
-        let mut scores = q.matmul(k.swap_dims(1, 2)).mul_scalar(1.0 / (hd as f32).sqrt());
-        if seq > 1 {
-            scores = scores.add(causal_mask(group, seq, start, &v.device()));
-        }
-        let out = softmax(scores, 2).matmul(v); // [n_kv, group·seq, hd]
-        out.reshape([self.n_head, seq, hd]).swap_dims(0, 1).reshape([seq, n_embd])
-    }
-}
-
-/// Additive mask [1, group·seq, start+seq]: query row j·seq + i (position start+i) sees keys
-/// 0..=start+i. A large finite negative rather than −∞ keeps every backend's softmax NaN-free.
-fn causal_mask(group: usize, seq: usize, start: usize, device: &burn::tensor::Device) -> Tensor<3> {
-    let total = start + seq;
-    let mut m = vec![0f32; group * seq * total];
-    for row in 0..group * seq {
-        let i = row % seq;
-        m[row * total + start + i + 1..(row + 1) * total].fill(-1e30);
-    }
-    Tensor::from_data(TensorData::new(m, [1, group * seq, total]), device)
 }

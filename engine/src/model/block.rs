@@ -25,10 +25,11 @@ impl Block {
     }
 
     /// [rows, n_embd] → [rows, n_embd]: the residual stream after this block, for packed
-    /// sequences of `lens` rows each (see [`Attention::forward`]).
+    /// sequences of `lens` rows each (see [`Attention::forward_add`]), on a GPU.
+    #[cfg(feature = "wgpu")]
     pub fn forward(&self, x: Tensor<2>, layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Tensor<2> {
-        let x = x.clone().add(self.attn.forward(self.attn_norm.forward(x), layer, caches, lens));
-        x.clone().add(self.mlp.forward(self.ffn_norm.forward(x)))
+        let x = self.attn.forward_add(self.attn_norm.forward(x.clone()), x, layer, caches, lens);
+        self.mlp.forward_add(self.ffn_norm.forward(x.clone()), x)
     }
 
     /// The host path: as [`Block::forward`], on rows in host memory.

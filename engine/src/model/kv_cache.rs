@@ -2,19 +2,20 @@ use burn::tensor::Tensor;
 
 /// Keys and values of every position seen so far, per layer.
 ///
-/// On a GPU each layer holds two tensors [n_head_kv, capacity, head_dim] of which the first
-/// `len` positions are valid. Storage is preallocated and written in place (`slice_assign` on a uniquely owned tensor
-/// reuses its buffer on burn-flex and burn-wgpu); it doubles when full, so a reply of n tokens
-/// costs O(log n) copies instead of one `cat` of the whole cache per token and layer. On a CPU
-/// (the host path, see `Llama::forward_batch`) each layer is two vectors [len, n_head_kv·head_dim],
-/// a position's row as the fused q/k/v product wrote it, grown as vectors grow.
+/// On a GPU each layer holds two tensors [capacity, n_head_kv·head_dim] of which the first
+/// `len` rows are valid, written in place by the attention kernel
+/// ([`crate::kernels::gpu_ops::attention`]); the capacity doubles when full, so a reply of n
+/// tokens costs O(log n) copies. A clone shares the buffers until one of them is written: the
+/// kernel copies a buffer another cache still holds before writing. On a CPU (the host path,
+/// see `Llama::forward_batch`) each layer is two vectors [len, n_head_kv·head_dim], a
+/// position's row as the fused q/k/v product wrote it, grown as vectors grow.
 ///
 /// Keys and values are stored after RoPE and after any steering of the earlier layers, so a
 /// cache is only valid for the steering it was filled with: the session rebuilds it when
 /// steering changes.
 #[derive(Clone, Debug, Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor<3>, Tensor<3>)>>,
+    layers: Vec<Option<(Tensor<2>, Tensor<2>)>>,
     host: Vec<HostLayer>,
     len: usize,
 }
@@ -26,6 +27,7 @@ struct HostLayer {
 }
 
 /// Positions a new cache holds before its first doubling.
+#[cfg(feature = "wgpu")]
 const FIRST_CAPACITY: usize = 128;
 
 impl KvCache {
@@ -48,34 +50,41 @@ impl KvCache {
         self.len = 0;
     }
 
-    /// Write this step's keys and values [n_kv, seq, hd] for `layer` at positions `len..`;
-    /// returns every valid position's, [n_kv, len + seq, hd].
-    pub(crate) fn append(&mut self, layer: usize, k: Tensor<3>, v: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
-        let [n_kv, seq, hd] = k.dims();
-        let (start, end) = (self.len, self.len + seq);
-        let (mut ck, mut cv) = match self.layers[layer].take() {
-            Some(kv) => kv,
+    /// Take `layer`'s keys and values on the device, [capacity, kv_dim] each, with room for
+    /// `end` positions (rows `..len` as written): the attention kernel writes the rest and
+    /// [`KvCache::put`] gives them back.
+    #[cfg(feature = "wgpu")]
+    pub(crate) fn take(
+        &mut self,
+        layer: usize,
+        end: usize,
+        kv_dim: usize,
+        device: &burn::tensor::Device,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let zeros = |cap: usize| Tensor::<2>::zeros([cap, kv_dim], device);
+        let (k, v) = match self.layers[layer].take() {
             None => {
                 let cap = end.next_power_of_two().max(FIRST_CAPACITY);
-                let device = k.device();
-                (Tensor::zeros([n_kv, cap, hd], &device), Tensor::zeros([n_kv, cap, hd], &device))
+                return (zeros(cap), zeros(cap));
             }
+            Some(kv) => kv,
         };
-        let cap = ck.dims()[1];
-        if end > cap {
-            let grown = end.next_power_of_two();
-            let device = k.device();
-            let grow = |t: Tensor<3>| match start {
-                0 => Tensor::zeros([n_kv, grown, hd], &device),
-                _ => Tensor::cat(vec![t.narrow(1, 0, start), Tensor::zeros([n_kv, grown - start, hd], &device)], 1),
-            };
-            (ck, cv) = (grow(ck), grow(cv));
+        if end <= k.dims()[0] {
+            return (k, v);
         }
-        ck = ck.slice_assign([0..n_kv, start..end, 0..hd], k);
-        cv = cv.slice_assign([0..n_kv, start..end, 0..hd], v);
-        let valid = (ck.clone().narrow(1, 0, end), cv.clone().narrow(1, 0, end));
-        self.layers[layer] = Some((ck, cv));
-        valid
+        let grown = end.next_power_of_two();
+        let len = self.len;
+        let grow = |t: Tensor<2>| match len {
+            0 => zeros(grown),
+            _ => zeros(grown).slice_assign([0..len, 0..kv_dim], t.narrow(0, 0, len)),
+        };
+        (grow(k), grow(v))
+    }
+
+    /// Give back what [`KvCache::take`] lent.
+    #[cfg(feature = "wgpu")]
+    pub(crate) fn put(&mut self, layer: usize, kv: (Tensor<2>, Tensor<2>)) {
+        self.layers[layer] = Some(kv);
     }
 
     /// Write this step's keys and values, rows of `kv_dim` taken from `qkv` [seq, stride] at

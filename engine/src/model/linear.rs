@@ -16,12 +16,10 @@ use crate::kernels::{Isa, PackedMatrix};
 ///   multiplied by burn.
 ///
 /// Several GGUF matrices with the same input (q, k, v; gate, up) can be loaded as one, so one
-/// pass over the activations serves them all; [`Linear::forward_split`] hands back the parts.
+/// pass over the activations serves them all; each output row holds the parts side by side.
 #[derive(Clone, Debug)]
 pub struct Linear {
     weight: Weight,
-    /// Output widths of the fused parts, in order.
-    parts: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -29,6 +27,7 @@ enum Weight {
     /// One matrix for all parts, or one per part when their formats differ.
     Packed { matrices: Vec<Arc<PackedMatrix>>, isa: Isa },
     /// [in, out] f32 on the device.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     Dense(Box<Tensor<2>>),
     /// Packed blocks in device memory, all parts in one matrix.
     #[cfg(feature = "wgpu")]
@@ -43,7 +42,6 @@ impl Linear {
 
     /// Load matrices that share their input as one: `parts` are (name, outputs).
     pub fn load_fused(g: &Gguf<'_>, parts: &[(&str, usize)], n_in: usize, device: &Device) -> Result<Self, GgufError> {
-        let widths = parts.iter().map(|&(_, n)| n).collect();
         if runs_on_host(device) {
             let matrices =
                 parts.iter().map(|&(name, n_out)| load_packed(g, name, n_in, n_out)).collect::<Result<Vec<_>, _>>()?;
@@ -53,14 +51,11 @@ impl Linear {
                 _ => PackedMatrix::concat(&matrices).map_or(matrices, |m| vec![m]),
             };
             let isa = Isa::detect();
-            return Ok(Self {
-                weight: Weight::Packed { matrices: matrices.into_iter().map(Arc::new).collect(), isa },
-                parts: widths,
-            });
+            return Ok(Self { weight: Weight::Packed { matrices: matrices.into_iter().map(Arc::new).collect(), isa } });
         }
         #[cfg(feature = "wgpu")]
         if let Some(m) = upload_packed(g, parts, n_in, device)? {
-            return Ok(Self { weight: Weight::Gpu(Box::new(m)), parts: widths });
+            return Ok(Self { weight: Weight::Gpu(Box::new(m)) });
         }
         let mut t = Vec::new();
         let n_out: usize = parts.iter().map(|&(_, n)| n).sum();
@@ -79,27 +74,30 @@ impl Linear {
             }
             first += n;
         }
-        Ok(Self {
-            weight: Weight::Dense(Box::new(Tensor::from_data(TensorData::new(t, [n_in, n_out]), device))),
-            parts: widths,
-        })
+        Ok(Self { weight: Weight::Dense(Box::new(Tensor::from_data(TensorData::new(t, [n_in, n_out]), device))) })
     }
 
     /// A packed matrix shared with another user (the tied embedding and head).
-    pub(crate) fn from_packed(matrix: Arc<PackedMatrix>, parts: Vec<usize>) -> Self {
-        Self { weight: Weight::Packed { matrices: vec![matrix], isa: Isa::detect() }, parts }
+    pub(crate) fn from_packed(matrix: Arc<PackedMatrix>) -> Self {
+        Self { weight: Weight::Packed { matrices: vec![matrix], isa: Isa::detect() } }
     }
 
-    /// [seq, in] → [seq, out]
+    /// [seq, in] → [seq, out], on a GPU: the fused parts side by side in each row.
+    #[cfg(feature = "wgpu")]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.weight {
             Weight::Dense(w) => x.matmul((**w).clone()),
-            #[cfg(feature = "wgpu")]
             Weight::Gpu(m) => m.matmul(x),
-            Weight::Packed { .. } => {
-                let parts = self.forward_split(x);
-                if parts.len() == 1 { parts.into_iter().next().expect("one part") } else { Tensor::cat(parts, 1) }
-            }
+            Weight::Packed { .. } => unreachable!("a model loaded for the host path runs no tensor ops"),
+        }
+    }
+
+    /// residual + x · W, on a GPU: the packed product adds into the residual stream itself.
+    #[cfg(feature = "wgpu")]
+    pub fn forward_add(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
+        match &self.weight {
+            Weight::Gpu(m) => m.matmul_add(x, residual),
+            _ => residual.add(self.forward(x)),
         }
     }
 
@@ -121,54 +119,6 @@ impl Linear {
             }
         }
         out
-    }
-
-    /// [seq, in] → one [seq, out_i] per fused part.
-    pub fn forward_split(&self, x: Tensor<2>) -> Vec<Tensor<2>> {
-        match &self.weight {
-            Weight::Dense(w) if self.parts.len() == 1 => vec![x.matmul((**w).clone())],
-            #[cfg(feature = "wgpu")]
-            Weight::Gpu(m) if self.parts.len() == 1 => vec![m.matmul(x)],
-            #[cfg(feature = "wgpu")]
-            Weight::Gpu(m) => self.split(m.matmul(x)),
-            Weight::Dense(w) => self.split(x.matmul((**w).clone())),
-            Weight::Packed { matrices, isa } => {
-                let [n, _] = x.dims();
-                let device = x.device();
-                let x = host_f32(x);
-                let mut parts = Vec::with_capacity(self.parts.len());
-                let mut widths = self.parts.iter().copied();
-                for matrix in matrices {
-                    let mut y = matrix.matmul(&x, *isa);
-                    // A fused matrix's output rows hold every part side by side: cut them apart.
-                    let total = matrix.rows();
-                    let mut first = 0;
-                    while first < total {
-                        let width = widths.next().expect("parts cover the matrix");
-                        let part = if width == total {
-                            std::mem::take(&mut y)
-                        } else {
-                            y.chunks_exact(total).flat_map(|row| &row[first..first + width]).copied().collect()
-                        };
-                        parts.push(Tensor::from_data(TensorData::new(part, [n, width]), &device));
-                        first += width;
-                    }
-                }
-                parts
-            }
-        }
-    }
-
-    /// [seq, Σ out_i] → one [seq, out_i] per fused part.
-    fn split(&self, y: Tensor<2>) -> Vec<Tensor<2>> {
-        let mut first = 0;
-        self.parts
-            .iter()
-            .map(|&n| {
-                first += n;
-                y.clone().narrow(1, first - n, n)
-            })
-            .collect()
     }
 }
 

@@ -1,4 +1,4 @@
-use burn::tensor::{Device, Tensor, activation::silu};
+use burn::tensor::{Device, Tensor};
 
 use super::linear::Linear;
 use crate::gguf::{Gguf, GgufError};
@@ -27,11 +27,10 @@ impl Mlp {
         })
     }
 
-    /// [seq, n_embd] → [seq, n_embd]
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let [gate, up]: [Tensor<2>; 2] = self.gate_up.forward_split(x).try_into().expect("gate and up");
-        let gated = silu(gate).mul(up);
-        self.down.forward(gated)
+    /// residual + mlp(x), [seq, n_embd], on a GPU.
+    #[cfg(feature = "wgpu")]
+    pub fn forward_add(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
+        self.down.forward_add(crate::kernels::gpu_ops::swiglu(self.gate_up.forward(x)), residual)
     }
 
     /// The host path: rows [seq, n_embd] → [seq, n_embd].

@@ -111,7 +111,7 @@ impl Llama {
         let norm = RmsNorm::load(g, "output_norm.weight", c.n_embd, c.rms_eps, device)?;
         let head = match g.tensor_info("output.weight") {
             Some(_) => Linear::load(g, "output.weight", c.n_embd, c.n_vocab, device)?,
-            None if on_host => Linear::from_packed(token_embd.clone(), vec![c.n_vocab]),
+            None if on_host => Linear::from_packed(token_embd.clone()),
             None => Linear::load(g, "token_embd.weight", c.n_embd, c.n_vocab, device)?,
         };
         Ok(Self { config, token_embd, blocks, norm, head, device: device.clone(), on_host })
@@ -159,13 +159,31 @@ impl Llama {
             let tokens = seqs.concat();
             return crate::kernels::parallel::on_pool(|| self.forward_rows(&tokens, caches, hook, &lens, logits));
         }
-        let mut x = self.embed(&seqs.concat())?;
+        #[cfg(feature = "wgpu")]
+        return self.forward_device(&seqs.concat(), caches, hook, &lens, logits);
+        #[cfg(not(feature = "wgpu"))]
+        unreachable!("built without `wgpu` every device is a CPU, which runs the host path")
+    }
+
+    /// The GPU path of [`Llama::forward_batch`], `tokens` being every sequence's, packed.
+    #[cfg(feature = "wgpu")]
+    fn forward_device(
+        &self,
+        tokens: &[u32],
+        caches: &mut [KvCache],
+        hook: &mut dyn ResidualHook,
+        lens: &[usize],
+        logits: Logits,
+    ) -> Result<Tensor<2>, ModelError> {
+        let rows = self.embed_rows(tokens)?;
+        let mut x = Tensor::from_data(TensorData::new(rows, [tokens.len(), self.config.n_embd]), &self.device);
         for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward(x, layer, caches, &lens);
+            x = block.forward(x, layer, caches, lens);
             x = hook.after_block(layer, x);
         }
-        caches.iter_mut().zip(&lens).for_each(|(cache, &len)| cache.advance(len));
-        if logits == Logits::Last {
+        caches.iter_mut().zip(lens).for_each(|(cache, &len)| cache.advance(len));
+        // Each sequence's last row; with one token each, they are every row already.
+        if logits == Logits::Last && tokens.len() > lens.len() {
             let mut end = 0;
             let lasts = lens
                 .iter()
@@ -205,12 +223,6 @@ impl Llama {
         let out = self.head.forward_rows(&self.norm.forward_rows(&x));
         let rows = out.len() / self.config.n_vocab;
         Ok(Tensor::from_data(TensorData::new(out, [rows, self.config.n_vocab]), &self.device))
-    }
-
-    /// [seq, n_embd] rows of the embedding table.
-    fn embed(&self, tokens: &[u32]) -> Result<Tensor<2>, ModelError> {
-        let rows = self.embed_rows(tokens)?;
-        Ok(Tensor::from_data(TensorData::new(rows, [tokens.len(), self.config.n_embd]), &self.device))
     }
 
     /// [seq, n_embd] rows of the embedding table, in host memory.

@@ -7,7 +7,8 @@ use crate::kernels::ops;
 /// RMSNorm: x / sqrt(mean(x²) + eps) · γ, over the embedding dimension.
 #[derive(Clone, Debug)]
 pub struct RmsNorm {
-    /// [1, n_embd], broadcast over positions.
+    /// [1, n_embd], for the GPU path (a CPU-only build never reads it).
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     gamma: Tensor<2>,
     /// The same, for the host path.
     gamma_host: Vec<f32>,
@@ -24,10 +25,10 @@ impl RmsNorm {
         })
     }
 
-    /// [seq, n_embd] → [seq, n_embd]
+    /// [seq, n_embd] → [seq, n_embd], on a GPU.
+    #[cfg(feature = "wgpu")]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let inv_rms = x.clone().square().mean_dim(1).add_scalar(self.eps).sqrt().recip();
-        x.mul(inv_rms).mul(self.gamma.clone())
+        crate::kernels::gpu_ops::rms_norm(x, &self.gamma, self.eps)
     }
 
     /// The host path: rows [seq, n_embd] → [seq, n_embd].

@@ -15,7 +15,6 @@ use crate::kernels::ops::RopeTables;
 pub enum Rope {
     /// (cos, sin): boxed, as a tensor's handle is large.
     Device {
-        n_rot: usize,
         tables: Box<(Tensor<2>, Tensor<2>)>,
     },
     Host(Arc<RopeTables>),
@@ -28,7 +27,7 @@ impl Rope {
             return Self::Host(Arc::new(tables));
         }
         let table = |v| Tensor::from_data(TensorData::new(v, [n_ctx, n_rot / 2]), device);
-        Self::Device { n_rot, tables: Box::new((table(tables.cos), table(tables.sin))) }
+        Self::Device { tables: Box::new((table(tables.cos), table(tables.sin))) }
     }
 
     /// The host path's tables.
@@ -39,26 +38,12 @@ impl Rope {
         }
     }
 
-    /// Rotate `x` [heads, seq, head_dim] whose first position is `start`.
-    pub fn forward(&self, x: Tensor<3>, start: usize) -> Tensor<3> {
-        let Self::Device { n_rot, tables } = self else {
-            unreachable!("a model loaded for the host path runs no tensor ops")
-        };
-        let (n_rot, (cos, sin)) = (*n_rot, &**tables);
-        let [heads, seq, head_dim] = x.dims();
-        let half = n_rot / 2;
-        // [1, seq, half, 1]: broadcast over heads and over the two halves of a pair
-        let cos = cos.clone().narrow(0, start, seq).reshape([1, seq, half, 1]);
-        let sin = sin.clone().narrow(0, start, seq).reshape([1, seq, half, 1]);
-
-        let pairs = x.clone().narrow(2, 0, n_rot).reshape([heads, seq, half, 2]);
-        let even = pairs.clone().narrow(3, 0, 1);
-        let odd = pairs.narrow(3, 1, 1);
-        let rotated = Tensor::cat(
-            vec![even.clone().mul(cos.clone()).sub(odd.clone().mul(sin.clone())), even.mul(sin).add(odd.mul(cos))],
-            3,
-        )
-        .reshape([heads, seq, n_rot]);
-        if n_rot == head_dim { rotated } else { Tensor::cat(vec![rotated, x.narrow(2, n_rot, head_dim - n_rot)], 2) }
+    /// The tables on the device, (cos, sin) [n_ctx, n_rot/2], for the attention kernel.
+    #[cfg(feature = "wgpu")]
+    pub fn device_tables(&self) -> (&Tensor<2>, &Tensor<2>) {
+        match self {
+            Self::Device { tables, .. } => (&tables.0, &tables.1),
+            Self::Host(_) => unreachable!("a model loaded for the host path runs no tensor ops"),
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The packed-weight GPU kernels on this machine's Vulkan adapter (lavapipe without a GPU).
+//! The GPU kernels on this machine's Vulkan adapter (lavapipe without a GPU).
 
 #[test]
 fn packed_gpu_kernels_match_the_f32_product() {
@@ -12,4 +12,18 @@ fn packed_gpu_kernels_match_the_f32_product() {
     }
     #[cfg(not(feature = "wgpu"))]
     println!("GPU kernel test did not run: built without the `wgpu` feature");
+}
+
+#[test]
+fn gpu_small_ops_match_the_host_ops() {
+    #[cfg(feature = "wgpu")]
+    match crate::wgpu() {
+        Ok(gpu) => {
+            let worst = pollster::block_on(crate::common::gpu_kernels::small_ops_worst_error(&gpu));
+            println!("GPU RMSNorm, SwiGLU and attention vs the host's: worst |Δ| {worst:.2e}");
+        }
+        Err(e) => println!("GPU small-ops test did not run: no wgpu adapter ({e})"),
+    }
+    #[cfg(not(feature = "wgpu"))]
+    println!("GPU small-ops test did not run: built without the `wgpu` feature");
 }
