@@ -58,6 +58,19 @@ impl std::fmt::Debug for GpuMatrix {
     }
 }
 
+/// Row-major [rows, per_row] words → word-major [per_row, rows], as little-endian bytes.
+fn word_major(v: &[u32], rows: usize) -> Vec<u8> {
+    let per_row = v.len() / rows;
+    let mut out = vec![0u8; v.len() * 4];
+    for (o, row) in v.chunks_exact(per_row).enumerate() {
+        for (w, x) in row.iter().enumerate() {
+            let at = (w * rows + o) * 4;
+            out[at..at + 4].copy_from_slice(&x.to_le_bytes());
+        }
+    }
+    out
+}
+
 /// The cubecl side of a burn device: its client and device.
 fn cube_of(device: &Device) -> Option<(Client, CubeDevice)> {
     let probe = BurnTensor::<1>::zeros([1], device).try_into_primitive::<Cube>().ok()?;
@@ -71,22 +84,14 @@ impl GpuMatrix {
         let AffineBlocks { bits, words, d, m } = matrix.affine_blocks()?;
         let (client, device) = cube_of(device)?;
         let rows = matrix.rows();
-        // Row-major [rows, per_row] → word-major [per_row, rows], as little-endian bytes.
-        let word_major = |v: Vec<[u8; 4]>| {
-            let per_row = v.len() / rows;
-            let mut out = Vec::with_capacity(v.len() * 4);
-            for w in 0..per_row {
-                out.extend((0..rows).flat_map(|o| v[o * per_row + w]));
-            }
-            out
-        };
+        let floats = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
         Some(Self {
             rows,
             cols: matrix.cols(),
             bits,
-            words: client.create_from_slice(&word_major(words.iter().map(|w| w.to_le_bytes()).collect())),
-            d: client.create_from_slice(&word_major(d.iter().map(|v| v.to_le_bytes()).collect())),
-            m: client.create_from_slice(&word_major(m.iter().map(|v| v.to_le_bytes()).collect())),
+            words: client.create_from_slice(&word_major(&words, rows)),
+            d: client.create_from_slice(&word_major(&floats(d), rows)),
+            m: client.create_from_slice(&word_major(&floats(m), rows)),
             client,
             device,
         })

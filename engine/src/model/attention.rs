@@ -1,3 +1,4 @@
+#[cfg(feature = "wgpu")]
 use burn::tensor::Tensor;
 
 use super::{LlamaConfig, kv_cache::KvCache, linear::Linear, rope::Rope};

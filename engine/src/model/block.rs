@@ -1,4 +1,6 @@
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+#[cfg(feature = "wgpu")]
+use burn::tensor::Tensor;
 
 use super::{LlamaConfig, attention::Attention, kv_cache::KvCache, mlp::Mlp, rms_norm::RmsNorm, rope::Rope};
 use crate::gguf::{Gguf, GgufError};

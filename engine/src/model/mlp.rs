@@ -1,4 +1,6 @@
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+#[cfg(feature = "wgpu")]
+use burn::tensor::Tensor;
 
 use super::linear::Linear;
 use crate::gguf::{Gguf, GgufError};

@@ -15,6 +15,7 @@ use crate::kernels::ops::RopeTables;
 pub enum Rope {
     /// (cos, sin): boxed, as a tensor's handle is large.
     Device {
+        #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
         tables: Box<(Tensor<2>, Tensor<2>)>,
     },
     Host(Arc<RopeTables>),
