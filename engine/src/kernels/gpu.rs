@@ -2,7 +2,7 @@
 //! Metal or DX12 natively run the same code).
 //!
 //! ```text
-//! PackedMatrix ──affine_blocks──► GpuMatrix { words, d, m } in device buffers (word-major)
+//! PackedMatrix ──affine_blocks──► GpuMatrix { words, d, m } in device buffers (output-major)
 //! x [n, cols] ──packed_matmul: cube (X, Y) = outputs X·64.., rows Y·tile..──► y [n, rows]
 //! ```
 //!
@@ -12,13 +12,13 @@
 //! here: activations stay f32. (Prompts used to widen each matrix to f32 for burn's matmul: on
 //! SwiftShader an 8-token prompt then took 40 s.)
 //!
-//! The blocks are stored word-major: word k of block b of every output side by side
-//! (`words[(b·bits + k)·rows + o]`, scales `d[b·rows + o]`), so a unit computes one output whole
-//! while neighbouring units, taking neighbouring outputs, read neighbouring words. No unit
-//! waits for another: an earlier kernel split each output among 32 lanes and summed them in
-//! shared memory, and its barriers dominated on the CPU-emulated GPUs (lavapipe, SwiftShader),
-//! which run a cube's units as coroutines switched at every barrier (1.9 → 6.5 tok/s decode on
-//! lavapipe).
+//! The blocks are stored output-major: block b of every output side by side, each as its 4 (or
+//! 8) words (`words[(b·rows + o)·bits + k]`, scales `d[b·rows + o]`), so a unit computes one
+//! output whole while neighbouring units, taking neighbouring outputs, read neighbouring
+//! blocks, four words and four activations a load. No unit waits for another: an earlier kernel
+//! split each output among 32 lanes and summed them in shared memory, and its barriers
+//! dominated on the CPU-emulated GPUs (lavapipe, SwiftShader), which run a cube's units as
+//! coroutines switched at every barrier.
 
 use burn::tensor::{DType, Device, Shape, Tensor as BurnTensor};
 use burn_cubecl::Cube;
@@ -58,14 +58,17 @@ impl std::fmt::Debug for GpuMatrix {
     }
 }
 
-/// Row-major [rows, per_row] words → word-major [per_row, rows], as little-endian bytes.
-fn word_major(v: &[u32], rows: usize) -> Vec<u8> {
+/// Row-major [rows, per_row] words → [per_row / group, rows, group]: each output's groups of
+/// `group` words side by side, as little-endian bytes.
+fn output_major(v: &[u32], rows: usize, group: usize) -> Vec<u8> {
     let per_row = v.len() / rows;
     let mut out = vec![0u8; v.len() * 4];
     for (o, row) in v.chunks_exact(per_row).enumerate() {
-        for (w, x) in row.iter().enumerate() {
-            let at = (w * rows + o) * 4;
-            out[at..at + 4].copy_from_slice(&x.to_le_bytes());
+        for (g, words) in row.chunks_exact(group).enumerate() {
+            let at = (g * rows + o) * group * 4;
+            for (i, w) in words.iter().enumerate() {
+                out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+            }
         }
     }
     out
@@ -89,9 +92,9 @@ impl GpuMatrix {
             rows,
             cols: matrix.cols(),
             bits,
-            words: client.create_from_slice(&word_major(&words, rows)),
-            d: client.create_from_slice(&word_major(&floats(d), rows)),
-            m: client.create_from_slice(&word_major(&floats(m), rows)),
+            words: client.create_from_slice(&output_major(&words, rows, bits as usize)),
+            d: client.create_from_slice(&output_major(&floats(d), rows, 1)),
+            m: client.create_from_slice(&output_major(&floats(m), rows, 1)),
             client,
             device,
         })
@@ -133,6 +136,7 @@ impl GpuMatrix {
             &self.client,
             CubeCount::Static((self.rows as u32).div_ceil(OUTPUTS), n.div_ceil(tile) as u32, 1),
             CubeDim::new_1d(OUTPUTS),
+            4,
             x.into_tensor_arg(),
             self.words_arg(),
             self.scales_arg(&self.d),
@@ -151,18 +155,19 @@ impl GpuMatrix {
 
 /// y[r, o] = Σ_i x[r, i] · W[o, i]: unit u of cube (X, Y) takes output X·OUTPUTS + u for rows
 /// Y·tile.. (fewer in a last, partial tile), reading each of its weight words once for them all;
-/// with `accumulate`, adds to what y holds.
+/// with `accumulate`, adds to what y holds. Activations and words are read four at a time
+/// (`N` = 4): a block is one or two loads of words and eight of activations.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
-fn packed_matmul(
-    x: &Tensor<f32>,
-    words: &[u32],
+fn packed_matmul<N: Size>(
+    x: &Tensor<Vector<f32, N>>,
+    words: &[Vector<u32, N>],
     d: &[f32],
     m: &[f32],
     y: &mut Tensor<f32>,
     cols: u32,
     rows: u32,
-    n: u32,
+    n_rows: u32,
     #[comptime] bits: u32,
     #[comptime] tile: u32,
     #[comptime] accumulate: bool,
@@ -181,39 +186,50 @@ fn packed_matmul(
         let s = (b * rows + o) as usize;
         let db = d[s];
         let mb = m[s];
+        // This output's words of block b: four of nibbles (word k holds elements 4k + j in its
+        // low nibbles and 4k + j + 16 in its high ones), or eight of bytes (elements 4k + j).
+        let w0 = words[s * (bits / 4) as usize];
+        let mut w1 = w0;
+        if bits == 8 {
+            w1 = words[s * 2 + 1];
+        }
         #[unroll]
-        for k in 0..bits {
-            let word = words[((b * bits + k) * rows + o) as usize];
-            #[unroll]
-            for r in 0..tile {
-                if first + r < n {
-                    // Words of 4-bit blocks hold elements 4k + j (low nibbles) and 4k + j + 16
-                    // (high); words of 8-bit blocks hold elements 4k + j.
-                    let base = ((first + r) * cols + b * 32 + 4 * k) as usize;
-                    let mut qx = 0.0f32;
-                    let mut sx = 0.0f32;
-                    #[unroll]
-                    for j in 0..4u32 {
-                        let x0 = x[base + j as usize];
-                        if bits == 4 {
-                            let x1 = x[base + j as usize + 16];
-                            qx += f32::cast_from((word >> (8 * j)) & 15u32) * x0;
-                            qx += f32::cast_from((word >> (8 * j + 4)) & 15u32) * x1;
-                            sx += x0 + x1;
-                        } else {
-                            qx += f32::cast_from((word >> (8 * j)) & 255u32) * x0;
-                            sx += x0;
+        for r in 0..tile {
+            if first + r < n_rows {
+                let base = (((first + r) * cols + b * 32) / 4) as usize;
+                let mut qx = 0.0f32;
+                let mut sx = 0.0f32;
+                #[unroll]
+                for k in 0..4u32 {
+                    let lo = x[base + k as usize];
+                    let hi = x[base + 4 + k as usize];
+                    let sum = lo + hi;
+                    sx += sum.extract(0usize) + sum.extract(1usize) + sum.extract(2usize) + sum.extract(3usize);
+                    if bits == 4 {
+                        let word = w0.extract(k as usize);
+                        #[unroll]
+                        for j in 0..4u32 {
+                            qx += f32::cast_from((word >> (8 * j)) & 15u32) * lo.extract(j as usize);
+                            qx += f32::cast_from((word >> (8 * j + 4)) & 15u32) * hi.extract(j as usize);
+                        }
+                    } else {
+                        let word_lo = w0.extract(k as usize);
+                        let word_hi = w1.extract(k as usize);
+                        #[unroll]
+                        for j in 0..4u32 {
+                            qx += f32::cast_from((word_lo >> (8 * j)) & 255u32) * lo.extract(j as usize);
+                            qx += f32::cast_from((word_hi >> (8 * j)) & 255u32) * hi.extract(j as usize);
                         }
                     }
-                    // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
-                    acc[r as usize] += db * qx + mb * sx;
                 }
+                // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
+                acc[r as usize] += db * qx + mb * sx;
             }
         }
     }
     #[unroll]
     for r in 0..tile {
-        if first + r < n {
+        if first + r < n_rows {
             let at = ((first + r) * rows + o) as usize;
             if accumulate {
                 y[at] += acc[r as usize];

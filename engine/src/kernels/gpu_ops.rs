@@ -260,7 +260,8 @@ fn rope_store_kernel(
 /// `0..=start + i` of kv head h / (n_head / n_kv). The keys go by in chunks of `KEYS`, one per
 /// unit, with the softmax kept online (a running maximum and sum, the output rescaled when the
 /// maximum grows), so no score row of the context's length is stored; then unit u sums the
-/// output's dimensions u, u + KEYS, ….
+/// output's dimensions u, u + KEYS, …. One barrier a chunk: CPU-emulated GPUs switch every unit
+/// at each one.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 fn attend_kernel(
@@ -285,7 +286,10 @@ fn attend_kernel(
     let q_at = ((first_row + i) * q_dim + h * head_dim) as usize;
 
     let mut q_h = Shared::<[f32]>::new_slice(head_dim as usize);
-    let mut weights = Shared::<[f32]>::new_slice(KEYS as usize);
+    // Two chunks' scores: chunk c writes half c % 2, so a unit still reading chunk c − 1's
+    // scores is never overwritten, and one barrier a chunk suffices (chunk c + 1 writes this
+    // half again only after every unit has passed chunk c's barrier, done with c − 1).
+    let mut scores = Shared::<[f32]>::new_slice((2 * KEYS) as usize);
     let mut d = u;
     while d < head_dim {
         q_h[d as usize] = q[q_at + d as usize];
@@ -305,40 +309,38 @@ fn attend_kernel(
     let chunks = (seen + KEYS - 1) / KEYS;
     for c in 0..chunks {
         let first = c * KEYS;
+        let half = ((c % 2) * KEYS) as usize;
         let p = first + u;
-        let mut score = f32::new(-1e30);
         if p < seen {
             let at = (p * kv_dim + kv_at) as usize;
             let mut dot = 0.0f32;
             for e in 0..head_dim {
                 dot += q_h[e as usize] * k[at + e as usize];
             }
-            score = dot * scale;
+            scores[half + u as usize] = dot * scale;
         }
-        weights[u as usize] = score;
         sync_cube();
+        let mut here = seen - first;
+        if here > KEYS {
+            here = KEYS;
+        }
+        // Every unit reads the chunk's scores itself (the exponentials again for each output
+        // dimension), which costs less than the barriers of sharing them would.
         let mut new_max = max_so_far;
-        for j in 0..KEYS {
-            let s = weights[j as usize];
+        for j in 0..here {
+            let s = scores[half + j as usize];
             if s > new_max {
                 new_max = s;
             }
         }
-        sync_cube();
-        weights[u as usize] = f32::exp(score - new_max);
-        sync_cube();
         let rescale = f32::exp(max_so_far - new_max);
         sum *= rescale;
         #[unroll]
         for t in 0..dims {
             acc[t as usize] *= rescale;
         }
-        let mut here = seen - first;
-        if here > KEYS {
-            here = KEYS;
-        }
         for j in 0..here {
-            let w = weights[j as usize];
+            let w = f32::exp(scores[half + j as usize] - new_max);
             sum += w;
             let at = ((first + j) * kv_dim + kv_at) as usize;
             #[unroll]
@@ -350,7 +352,6 @@ fn attend_kernel(
             }
         }
         max_so_far = new_max;
-        sync_cube();
     }
     #[unroll]
     for t in 0..dims {
