@@ -79,7 +79,8 @@ impl Attention {
         Heads { n_head: self.n_head, n_kv: self.n_head_kv, head_dim: self.head_dim }
     }
 
-    /// The host path: as [`Attention::forward_add`] without the residual, on rows [Σ lens, n_embd] in host memory.
+    /// The host path: as `Attention::forward_add` without the residual, on rows
+    /// [Σ lens, n_embd] in host memory.
     pub fn forward_rows(&self, x: &[f32], layer: usize, caches: &mut [KvCache], lens: &[usize]) -> Vec<f32> {
         let heads = self.heads();
         let (q_dim, kv_dim) = (heads.q_dim(), heads.kv_dim());
