@@ -74,6 +74,18 @@ fn output_major(v: &[u32], rows: usize, group: usize) -> Vec<u8> {
     out
 }
 
+/// A burn tensor's cubecl primitive, contiguous, for a kernel argument.
+pub(super) fn cube_tensor<const D: usize>(t: BurnTensor<D>) -> CubeTensor {
+    into_contiguous(t.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"))
+}
+
+/// As [`cube_tensor`], for a kernel to write in place: a copy when another tensor still holds
+/// the buffer (a cloned KV cache, a residual stream a hook kept), so no one else sees the write.
+pub(super) fn writable<const D: usize>(t: BurnTensor<D>) -> CubeTensor {
+    let t = cube_tensor(t);
+    if t.can_mut() { t } else { t.copy() }
+}
+
 /// The cubecl side of a burn device: its client and device.
 fn cube_of(device: &Device) -> Option<(Client, CubeDevice)> {
     let probe = BurnTensor::<1>::zeros([1], device).try_into_primitive::<Cube>().ok()?;
@@ -122,16 +134,14 @@ impl GpuMatrix {
     /// dispatch of its own.
     pub fn matmul_add(&self, x: BurnTensor<2>, residual: BurnTensor<2>) -> BurnTensor<2> {
         assert_eq!(residual.dims(), [x.dims()[0], self.rows], "a residual of the product's shape");
-        let residual = into_contiguous(residual.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"));
-        let y = if residual.can_mut() { residual } else { residual.copy() };
-        self.launch(x, y, true)
+        self.launch(x, writable(residual), true)
     }
 
     fn launch(&self, x: BurnTensor<2>, y: CubeTensor, accumulate: bool) -> BurnTensor<2> {
         let [n, cols] = x.dims();
         assert_eq!(cols, self.cols, "activations of {} columns", self.cols);
         let tile = n.min(TILE);
-        let x = into_contiguous(x.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"));
+        let x = cube_tensor(x);
         packed_matmul::launch(
             &self.client,
             CubeCount::Static((self.rows as u32).div_ceil(OUTPUTS), n.div_ceil(tile) as u32, 1),

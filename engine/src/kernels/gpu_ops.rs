@@ -15,21 +15,19 @@
 
 use burn::tensor::{DType, Shape, Tensor as BurnTensor};
 use burn_cubecl::Cube;
-use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
+use super::gpu::{cube_tensor, writable};
 use super::ops::Heads;
 
-/// Units of a cube that reduce one row of RMSNorm (a power of two: the sum is a tree).
+/// Units of a cube that reduce one row of RMSNorm (a power of two: the sum is a tree of
+/// `NORM_STEPS` halvings).
 const NORM_UNITS: u32 = 128;
-/// Keys a cube of [`attend`] scores at once; also its units.
+const NORM_STEPS: u32 = NORM_UNITS.trailing_zeros();
+/// Keys a cube of `attend_kernel` scores at once; also its units.
 const KEYS: u32 = 64;
-
-fn cube_tensor<const D: usize>(t: BurnTensor<D>) -> CubeTensor {
-    into_contiguous(t.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"))
-}
 
 fn empty(like: &CubeTensor, shape: [usize; 2]) -> CubeTensor {
     empty_device_dtype(like.client.clone(), like.device.clone(), Shape::new(shape), DType::F32)
@@ -41,8 +39,9 @@ pub fn rms_norm(x: BurnTensor<2>, gamma: &BurnTensor<2>, eps: f32) -> BurnTensor
     let x = cube_tensor(x);
     let gamma = cube_tensor(gamma.clone());
     let y = empty(&x, [rows, n]);
+    let client = x.client.clone();
     rms_norm_kernel::launch(
-        &x.client.clone(),
+        &client,
         CubeCount::Static(rows as u32, 1, 1),
         CubeDim::new_1d(NORM_UNITS),
         x.into_tensor_arg(),
@@ -68,7 +67,7 @@ fn rms_norm_kernel(x: &Tensor<f32>, gamma: &Tensor<f32>, y: &mut Tensor<f32>, ep
     partial[UNIT_POS_X as usize] = sq;
     sync_cube();
     #[unroll]
-    for step in 0..7u32 {
+    for step in 0..NORM_STEPS {
         let stride = (NORM_UNITS >> 1u32) >> step;
         if UNIT_POS_X < stride {
             partial[UNIT_POS_X as usize] += partial[(UNIT_POS_X + stride) as usize];
@@ -153,10 +152,6 @@ pub fn attention(
     let out = empty(&qkv, [rows, q_dim]);
     let mut caches = Vec::with_capacity(seqs.len());
     for s in seqs {
-        let writable = |t: BurnTensor<2>| {
-            let t = cube_tensor(t);
-            if t.can_mut() { t } else { t.copy() }
-        };
         let k = writable(s.k);
         let v = writable(s.v);
         let pairs = s.len * width / 2;
