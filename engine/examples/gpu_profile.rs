@@ -1,6 +1,6 @@
 //! Where a decoded token's time goes on a GPU: each kernel of a SmolLM2-135M block, at the
-//! model's shapes (random Q4_1 weights; the speed does not depend on the values), timed on
-//! this machine's wgpu adapter.
+//! model's shapes and types (synthetic Q4_1 weights and a Q8_0 head, as in the default file; the
+//! speed does not depend on the values), timed on this machine's wgpu adapter.
 //!
 //! ```text
 //! cargo run --release -p tiller-engine --features wgpu --example gpu_profile
@@ -52,14 +52,19 @@ fn main() {
         let v: Vec<f32> = (0..rows * cols).map(|i| (i % 13) as f32 * 0.01 - 0.06).collect();
         Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), &device)
     };
-    let q4_1 = |rows: usize, cols: usize| {
-        let mut bytes = Vec::with_capacity(rows * cols / 32 * 20);
+    let packed = |kind: TensorType, rows: usize, cols: usize| {
+        let mut bytes = Vec::with_capacity(rows * cols / 32 * 34);
         for b in 0..rows * cols / 32 {
             bytes.extend(half::f16::from_f32(0.01).to_le_bytes());
-            bytes.extend(half::f16::from_f32(-0.05).to_le_bytes());
-            bytes.extend((0..16).map(|j| ((b * 31 + j * 7) % 256) as u8));
+            let quants = if kind == TensorType::Q8_0 {
+                32
+            } else {
+                bytes.extend(half::f16::from_f32(-0.05).to_le_bytes());
+                16
+            };
+            bytes.extend((0..quants).map(|j| ((b * 31 + j * 7) % 256) as u8));
         }
-        let m = PackedMatrix::from_gguf(TensorType::Q4_1, &bytes, rows, cols).expect("Q4_1 blocks");
+        let m = PackedMatrix::from_gguf(kind, &bytes, rows, cols).expect("packed blocks");
         GpuMatrix::upload(&m, &device).expect("a GPU device")
     };
 
@@ -72,7 +77,7 @@ fn main() {
     let gamma = tensor(1, 576);
     per_layer += line("rms_norm [1, 576]", time(|| gpu_ops::rms_norm(x.clone(), &gamma, 1e-5)), 2.0);
     for (name, rows, cols) in [("q|k|v", 960, 576), ("wo", 576, 576), ("gate|up", 3072, 576), ("down", 576, 1536)] {
-        let m = q4_1(rows, cols);
+        let m = packed(TensorType::Q4_1, rows, cols);
         let x = tensor(1, cols);
         per_layer += line(&format!("{name} {rows}×{cols}"), time(|| m.matmul(x.clone())), 1.0);
     }
@@ -90,8 +95,8 @@ fn main() {
         out
     });
     per_layer += line(&format!("rope_store + attend ({KEYS} keys)"), attention, 1.0);
-    let head = q4_1(49152, 576);
-    let head_ms = line("head 49152×576", time(|| head.matmul(x.clone())), 1.0);
+    let head = packed(TensorType::Q8_0, 49152, 576);
+    let head_ms = line("head 49152×576 (Q8_0)", time(|| head.matmul(x.clone())), 1.0);
     println!("{:34} {:8.3} ms", "a block", per_layer);
     println!(
         "{:34} {:8.1} ms  ({:.1} tok/s without sampling)",

@@ -13,12 +13,12 @@
 //! SwiftShader an 8-token prompt then took 40 s.)
 //!
 //! The blocks are stored output-major: block b of every output side by side, each as its 4 (or
-//! 8) words (`words[(b·rows + o)·bits + k]`, scales `d[b·rows + o]`), so a unit computes one
-//! output whole while neighbouring units, taking neighbouring outputs, read neighbouring
-//! blocks, four words and four activations a load. No unit waits for another: an earlier kernel
-//! split each output among 32 lanes and summed them in shared memory, and its barriers
-//! dominated on the CPU-emulated GPUs (lavapipe, SwiftShader), which run a cube's units as
-//! coroutines switched at every barrier.
+//! 8) words (`words[(b·rows + o)·bits + k]`, scales `d[b·rows + o]`), so a unit computes whole
+//! outputs while neighbouring units, taking neighbouring outputs, read neighbouring blocks, four
+//! words and four activations a load. Units wait for each other once, for the activations'
+//! block sums: an earlier kernel split each output among 32 lanes and summed them in shared
+//! memory, and its six barriers a cube dominated on the CPU-emulated GPUs (lavapipe,
+//! SwiftShader), which run a cube's units as coroutines switched at every barrier.
 
 use burn::tensor::{DType, Device, Shape, Tensor as BurnTensor};
 use burn_cubecl::Cube;
@@ -36,7 +36,10 @@ use super::{AffineBlocks, PackedMatrix};
 /// rows is one tile of exactly its size, a wider one tiles of this size.
 pub const TILE: usize = 8;
 
-/// Outputs a cube computes side by side, one a unit.
+/// f32s of shared memory a cube may use: WebGPU's guaranteed `maxComputeWorkgroupStorageSize`.
+const SHARED_FLOATS: usize = 16384 / 4;
+
+/// Units in a cube; each takes [`GpuMatrix::outputs_per_unit`] outputs, `OUTPUTS` apart.
 const OUTPUTS: u32 = 64;
 
 /// A quantized weight matrix of `rows` outputs × `cols` inputs in device memory.
@@ -48,6 +51,7 @@ pub struct GpuMatrix {
     words: Handle,
     d: Handle,
     m: Handle,
+    spread: u32,
     client: Client,
     device: CubeDevice,
 }
@@ -100,6 +104,18 @@ impl GpuMatrix {
         let (client, device) = cube_of(device)?;
         let rows = matrix.rows();
         let floats = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
+        // A software adapter (SwiftShader, lavapipe: no card behind it) runs four units at a
+        // time in SIMD lanes and gathers every per-unit load lane by lane, so there a unit
+        // takes several outputs and loads each activation once for them all: on SwiftShader a
+        // block's four products took 6.6 → 4.2 ms, the Q8_0 head 53 → 43 ms (two outputs: its
+        // words take twice Q4's registers, and four were slower). A GPU keeps one output a
+        // unit, for parallelism.
+        let software = client.properties().identity.physical.is_none();
+        let spread = match (software, bits) {
+            (false, _) => 1,
+            (true, 4) => 4,
+            (true, _) => 2,
+        };
         Some(Self {
             rows,
             cols: matrix.cols(),
@@ -107,9 +123,18 @@ impl GpuMatrix {
             words: client.create_from_slice(&output_major(&words, rows, bits as usize)),
             d: client.create_from_slice(&output_major(&floats(d), rows, 1)),
             m: client.create_from_slice(&output_major(&floats(m), rows, 1)),
+            spread,
             client,
             device,
         })
+    }
+
+    /// Outputs each unit computes (1, 2 or 4): chosen at upload for the adapter; the tests set
+    /// each in turn, since one adapter would otherwise check only its own.
+    pub fn outputs_per_unit(mut self, n: u32) -> Self {
+        assert!(matches!(n, 1 | 2 | 4), "1, 2 or 4 outputs a unit, not {n}");
+        self.spread = n;
+        self
     }
 
     fn words_arg(&self) -> BufferArg {
@@ -140,11 +165,13 @@ impl GpuMatrix {
     fn launch(&self, x: BurnTensor<2>, y: CubeTensor, accumulate: bool) -> BurnTensor<2> {
         let [n, cols] = x.dims();
         assert_eq!(cols, self.cols, "activations of {} columns", self.cols);
-        let tile = n.min(TILE);
+        // The block sums of a tile's rows live in shared memory: keep them within WebGPU's
+        // guaranteed 16 KiB (a model wider than SmolLM2's 1536 gets shorter tiles).
+        let tile = n.min(TILE).min(SHARED_FLOATS / (cols / 32)).max(1);
         let x = cube_tensor(x);
         packed_matmul::launch(
             &self.client,
-            CubeCount::Static((self.rows as u32).div_ceil(OUTPUTS), n.div_ceil(tile) as u32, 1),
+            CubeCount::Static((self.rows as u32).div_ceil(OUTPUTS * self.spread), n.div_ceil(tile) as u32, 1),
             CubeDim::new_1d(OUTPUTS),
             4,
             x.into_tensor_arg(),
@@ -152,21 +179,30 @@ impl GpuMatrix {
             self.scales_arg(&self.d),
             self.scales_arg(&self.m),
             y.clone().into_tensor_arg(),
-            self.cols as u32,
             self.rows as u32,
             n as u32,
+            self.cols as u32,
             self.bits,
             tile as u32,
+            self.spread,
             accumulate,
         );
         BurnTensor::from_primitive::<Cube>(y)
     }
 }
 
-/// y[r, o] = Σ_i x[r, i] · W[o, i]: unit u of cube (X, Y) takes output X·OUTPUTS + u for rows
-/// Y·tile.. (fewer in a last, partial tile), reading each of its weight words once for them all;
-/// with `accumulate`, adds to what y holds. Activations and words are read four at a time
-/// (`N` = 4): a block is one or two loads of words and eight of activations.
+/// y[r, o] = Σ_i x[r, i] · W[o, i]: unit u of cube (X, Y) takes outputs X·OUTPUTS·spread + u +
+/// e·OUTPUTS (e < spread) for rows Y·tile.. (fewer in a last, partial tile), reading each of its
+/// weight words once for all the rows and each activation once for all its outputs; with
+/// `accumulate`, adds to what y holds. Activations and words are read four at a time (`N` = 4).
+///
+/// The m·Σx term needs each block's activation sum: the cube's units compute them first, once
+/// for all its outputs, into shared memory (the cube's one barrier). Per weight the inner loop is
+/// then a mask, a convert and a multiply-add: the quant in byte j of a word is taken in place,
+/// as q·2^(8j) (exact in f32: at most eight significant bits), into one of eight partial sums,
+/// scaled back once a block. Eight independent sums instead of one chain also let an emulator's
+/// compiler overlap them: with the shifts and one sum the same kernel was 1.6× slower on
+/// SwiftShader.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 fn packed_matmul<N: Size>(
@@ -175,76 +211,121 @@ fn packed_matmul<N: Size>(
     d: &[f32],
     m: &[f32],
     y: &mut Tensor<f32>,
-    cols: u32,
     rows: u32,
     n_rows: u32,
+    #[comptime] cols: u32,
     #[comptime] bits: u32,
     #[comptime] tile: u32,
+    #[comptime] spread: u32,
     #[comptime] accumulate: bool,
 ) {
-    let o = CUBE_POS_X * OUTPUTS + UNIT_POS_X;
-    if o >= rows {
-        terminate!();
-    }
+    let blocks = comptime!(cols / 32);
     let first = CUBE_POS_Y * tile;
-    let mut acc = Array::<f32>::new(tile as usize);
+    let mut sums = Shared::<[f32]>::new_slice((tile * blocks) as usize);
+    let mut i = UNIT_POS_X;
+    while i < tile * blocks {
+        let r = i / blocks;
+        let mut s = 0.0f32;
+        if first + r < n_rows {
+            let base = (((first + r) * cols + (i % blocks) * 32) / 4) as usize;
+            let mut v = x[base];
+            #[unroll]
+            for k in 1..8u32 {
+                v += x[base + k as usize];
+            }
+            s = v.extract(0usize) + v.extract(1usize) + v.extract(2usize) + v.extract(3usize);
+        }
+        sums[i as usize] = s;
+        i += OUTPUTS;
+    }
+    sync_cube();
+
+    let o0 = CUBE_POS_X * OUTPUTS * spread + UNIT_POS_X;
+    let mut acc = Array::<f32>::new((tile * spread) as usize);
     #[unroll]
-    for r in 0..tile {
+    for r in 0..tile * spread {
         acc[r as usize] = 0.0f32;
     }
-    for b in 0..cols / 32 {
-        let s = (b * rows + o) as usize;
-        let db = d[s];
-        let mb = m[s];
-        // This output's words of block b: four of nibbles (word k holds elements 4k + j in its
-        // low nibbles and 4k + j + 16 in its high ones), or eight of bytes (elements 4k + j).
-        let w0 = words[s * (bits / 4) as usize];
-        let mut w1 = w0;
-        if bits == 8 {
-            w1 = words[s * 2 + 1];
-        }
+    for b in 0..blocks {
         #[unroll]
         for r in 0..tile {
             if first + r < n_rows {
                 let base = (((first + r) * cols + b * 32) / 4) as usize;
-                let mut qx = 0.0f32;
-                let mut sx = 0.0f32;
+                let mut xs = Array::<Vector<f32, N>>::new(8usize);
                 #[unroll]
-                for k in 0..4u32 {
-                    let lo = x[base + k as usize];
-                    let hi = x[base + 4 + k as usize];
-                    let sum = lo + hi;
-                    sx += sum.extract(0usize) + sum.extract(1usize) + sum.extract(2usize) + sum.extract(3usize);
-                    if bits == 4 {
-                        let word = w0.extract(k as usize);
+                for k in 0..8u32 {
+                    xs[k as usize] = x[base + k as usize];
+                }
+                let sx = sums[(r * blocks + b) as usize];
+                #[unroll]
+                for e in 0..spread {
+                    let o = o0 + e * OUTPUTS;
+                    if o < rows {
+                        let s = (b * rows + o) as usize;
+                        let w0 = words[s * (bits / 4) as usize];
+                        let mut w1 = w0;
+                        if bits == 8 {
+                            w1 = words[s * 2 + 1];
+                        }
+                        let mut part = Array::<f32>::new(8usize);
+                        #[unroll]
+                        for j in 0..8u32 {
+                            part[j as usize] = 0.0f32;
+                        }
+                        #[unroll]
+                        for k in 0..4u32 {
+                            let lo = xs[k as usize];
+                            let hi = xs[4 + k as usize];
+                            if bits == 4 {
+                                let word = w0.extract(k as usize);
+                                #[unroll]
+                                for j in 0..4u32 {
+                                    let j = j as usize;
+                                    part[j] += f32::cast_from(word & comptime!(15u32 << (8 * j))) * lo.extract(j);
+                                    part[4 + j] += f32::cast_from(word & comptime!(240u32 << (8 * j))) * hi.extract(j);
+                                }
+                            } else {
+                                let word_lo = w0.extract(k as usize);
+                                let word_hi = w1.extract(k as usize);
+                                #[unroll]
+                                for j in 0..4u32 {
+                                    let j = j as usize;
+                                    part[j] += f32::cast_from(word_lo & comptime!(255u32 << (8 * j))) * lo.extract(j);
+                                    part[4 + j] +=
+                                        f32::cast_from(word_hi & comptime!(255u32 << (8 * j))) * hi.extract(j);
+                                }
+                            }
+                        }
+                        let mut qx = part[0];
+                        #[unroll]
+                        for j in 1..4u32 {
+                            qx += part[j as usize] * comptime!(1.0f32 / (1u32 << (8 * j)) as f32);
+                        }
                         #[unroll]
                         for j in 0..4u32 {
-                            qx += f32::cast_from((word >> (8 * j)) & 15u32) * lo.extract(j as usize);
-                            qx += f32::cast_from((word >> (8 * j + 4)) & 15u32) * hi.extract(j as usize);
+                            // The high half: nibbles 4 bits up in their byte, or bytes in place.
+                            let shift = comptime!(8 * j + if bits == 4 { 4 } else { 0 });
+                            qx += part[4 + j as usize] * comptime!(1.0f32 / (1u64 << shift) as f32);
                         }
-                    } else {
-                        let word_lo = w0.extract(k as usize);
-                        let word_hi = w1.extract(k as usize);
-                        #[unroll]
-                        for j in 0..4u32 {
-                            qx += f32::cast_from((word_lo >> (8 * j)) & 255u32) * lo.extract(j as usize);
-                            qx += f32::cast_from((word_hi >> (8 * j)) & 255u32) * hi.extract(j as usize);
-                        }
+                        // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
+                        acc[(r * spread + e) as usize] += d[s] * qx + m[s] * sx;
                     }
                 }
-                // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
-                acc[r as usize] += db * qx + mb * sx;
             }
         }
     }
     #[unroll]
     for r in 0..tile {
-        if first + r < n_rows {
-            let at = ((first + r) * rows + o) as usize;
-            if accumulate {
-                y[at] += acc[r as usize];
-            } else {
-                y[at] = acc[r as usize];
+        #[unroll]
+        for e in 0..spread {
+            let o = o0 + e * OUTPUTS;
+            if first + r < n_rows && o < rows {
+                let at = ((first + r) * rows + o) as usize;
+                if accumulate {
+                    y[at] += acc[(r * spread + e) as usize];
+                } else {
+                    y[at] = acc[(r * spread + e) as usize];
+                }
             }
         }
     }

@@ -46,8 +46,8 @@ fn random_blocks(ty: TensorType, rows: usize, cols: usize, state: &mut u64) -> V
 }
 
 /// The worst error of the GPU product, relative to the largest output, over Q4_0, Q4_1 and
-/// Q8_0 and 1, 3 and `2·TILE + 3` activation rows (one tile of its own size, or two whole
-/// tiles and a partial one).
+/// Q8_0, 1, 3 and `2·TILE + 3` activation rows (one tile of its own size, or two whole tiles
+/// and a partial one), and 1, 2 and 4 outputs a unit.
 pub async fn worst_relative_error(device: &Device) -> f32 {
     let mut state = 0x6e0_u64;
     // 1000 outputs: cubes of 64 with a partial last one; 160 inputs: 5 blocks.
@@ -56,9 +56,10 @@ pub async fn worst_relative_error(device: &Device) -> f32 {
     for ty in [TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0] {
         let bytes = random_blocks(ty, rows, cols, &mut state);
         let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
-        let gpu = GpuMatrix::upload(&m, device).expect("a quantized matrix uploads to a GPU device");
+        let uploaded = GpuMatrix::upload(&m, device).expect("a quantized matrix uploads to a GPU device");
         let w = dequantize(ty, &bytes, rows * cols).unwrap();
-        for n in [1, 3, 2 * TILE + 3] {
+        for (n, spread) in [1, 3, 2 * TILE + 3].into_iter().flat_map(|n| [1, 2, 4].map(|s| (n, s))) {
+            let gpu = uploaded.clone().outputs_per_unit(spread);
             let x: Vec<f32> = (0..n * cols).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
             let want: Vec<f32> = (0..n * rows)
                 .map(|p| {
@@ -73,11 +74,11 @@ pub async fn worst_relative_error(device: &Device) -> f32 {
             let added: Vec<f32> = read_f32(gpu.matmul_add(xt, ones)).await.unwrap().iter().map(|v| v - 1.0).collect();
             let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
             for (got, what) in [(got, "product"), (added, "product added to a residual")] {
-                assert_eq!(got.len(), want.len(), "{ty:?}, {n} rows");
+                assert_eq!(got.len(), want.len(), "{ty:?}, {n} rows, {spread} outputs a unit");
                 let err = got.iter().zip(&want).fold(0f32, |a, (g, w)| a.max((g - w).abs())) / scale;
                 assert!(
                     err.is_finite() && err < 1e-3,
-                    "{ty:?}, {n} rows: GPU {what} off by {err} of the largest output"
+                    "{ty:?}, {n} rows, {spread} outputs a unit: GPU {what} off by {err} of the largest output"
                 );
                 worst = worst.max(err);
             }
