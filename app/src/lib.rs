@@ -2,6 +2,8 @@
 //! feature) share only the `protocol`.
 
 pub mod protocol;
+mod startup;
+pub use startup::run_static_constructors;
 #[cfg(feature = "ui")]
 pub mod ui;
 #[cfg(feature = "worker")]

@@ -4,5 +4,6 @@ use gloo_worker::Registrable;
 use tiller_app::worker::EngineWorker;
 
 fn main() {
+    tiller_app::run_static_constructors();
     EngineWorker::registrar().register();
 }
