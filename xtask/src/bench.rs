@@ -77,6 +77,18 @@ pub fn browser(extra: &[String]) -> Result<(), String> {
     e2e::node_with_env("bench.mjs", &url, extra, &env)
 }
 
+/// V8's profile of the engine worker during one reply (tests/e2e/profile.mjs), on the workers
+/// built with their function names; the whole profile lands in target/profile/.
+pub fn profile_browser(extra: &[String]) -> Result<(), String> {
+    let dist = site::dist_with_names()?;
+    tools::chromium()?;
+    tools::npm_ci()?;
+    let url = e2e::serve_for_tests(&dist, "/")?;
+    let out = root().join("target/profile").display().to_string();
+    // Node 20 has its WebSocket (the DevTools connection) behind a flag; 22 has it built in.
+    e2e::node_with_flags(&["--experimental-websocket"], "profile.mjs", &url, extra, &[("TILLER_PROFILE_DIR", out)])
+}
+
 /// target/bench-peer/: wllama's ES module and wasm files (from tests/e2e/node_modules, pinned by
 /// its package-lock), the page that drives them, and the same model file as dist/.
 fn peer_site(dist: &std::path::Path) -> Result<std::path::PathBuf, String> {

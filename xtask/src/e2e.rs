@@ -63,11 +63,23 @@ pub fn node(script: &str, url: &str, args: &[String]) -> Result<(), String> {
 
 /// As [`node`], with more environment variables for the script.
 pub fn node_with_env(script: &str, url: &str, args: &[String], env: &[(&str, String)]) -> Result<(), String> {
+    node_with_flags(&[], script, url, args, env)
+}
+
+/// As [`node_with_env`], with flags for node itself.
+pub fn node_with_flags(
+    flags: &[&str],
+    script: &str,
+    url: &str,
+    args: &[String],
+    env: &[(&str, String)],
+) -> Result<(), String> {
     println!("== node tests/e2e/{script} {}", args.join(" "));
     let dir = root().join("tests/e2e");
     tools::status(
         Command::new("node")
             .current_dir(&dir)
+            .args(flags)
             .arg(script)
             .args(args)
             .env("TILLER_URL", url)

@@ -7,7 +7,8 @@
 //!   test            cargo fmt --check and clippy, install what the tests need, fetch the model, run every test
 //!   test-e2e        only the web app's browser tests (dist, then tests/e2e in headless Chromium)
 //!   bench           tiller bench on each backend (and llama-bench beside it when given)
-//!   bench-browser   the web app in headless Chromium: load time, tokens/s, peak memory [cpu flex webgpu]
+//!   bench-browser   the web app in headless Chromium beside wllama: tokens/s, load, memory [cpu webgpu wllama]
+//!   profile-browser where the engine worker's time goes during a reply (V8's profiler) [cpu|webgpu]
 
 mod bench;
 mod csp;
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <fetch-model | dist | run | serve [--port N] [--base /sub/path/] [--no-dist] \
-                     | chat | test | test-e2e | bench [--llama-bench PATH] | bench-browser [cpu] [flex] [webgpu]>";
+                     | chat | test | test-e2e | bench [--llama-bench PATH] | bench-browser [cpu] [webgpu] [wllama] | profile-browser [cpu|webgpu]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Some("test-e2e") => e2e::app(),
         Some("bench") => bench::native(rest),
         Some("bench-browser") => bench::browser(rest),
+        Some("profile-browser") => bench::profile_browser(rest),
         _ => Err(USAGE.into()),
     };
     match result {

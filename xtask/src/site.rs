@@ -14,6 +14,15 @@ pub const WORKERS: [&str; 2] = ["tiller-worker", "tiller-worker-webgpu"];
 
 /// Build dist/ and return its path.
 pub fn dist() -> Result<PathBuf, String> {
+    build(std::env::var_os("TILLER_WASM_NAMES").is_some())
+}
+
+/// As [`dist`], the workers keeping their function names, for a profile.
+pub fn dist_with_names() -> Result<PathBuf, String> {
+    build(true)
+}
+
+fn build(keep_names: bool) -> Result<PathBuf, String> {
     // Every tool and crate first: the build below runs offline.
     tools::wasm_target()?;
     tools::wasm_bindgen_cli()?;
@@ -37,8 +46,8 @@ pub fn dist() -> Result<PathBuf, String> {
         let worker = dist.join(format!("{worker}_bg.wasm"));
         // Function names make a browser profile of the worker readable (DevTools, V8's
         // sampling profiler); everyone else downloads a fifth less without them.
-        if std::env::var_os("TILLER_WASM_NAMES").is_some() {
-            println!("xtask: {}: name section kept (TILLER_WASM_NAMES)", worker.display());
+        if keep_names {
+            println!("xtask: {}: name section kept, for profiling", worker.display());
             continue;
         }
         let (before, after) = strip_names(&worker)?;
