@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Every product reads the packed blocks (24 bytes per 32 Q4_1 weights instead of 128 as f32),
-//! each weight word once for a tile of up to [`TILE`] activation rows: decode is one row,
-//! Compare three, a prompt tiles of eight. The CPU kernels' activation quantization is not used
+//! one unit's for a tile of up to [`TILE`] activation rows: decode is one row, Compare three, a
+//! prompt tiles of eight. The CPU kernels' activation quantization is not used
 //! here: activations stay f32. (Prompts used to widen each matrix to f32 for burn's matmul: on
 //! SwiftShader an 8-token prompt then took 40 s.)
 //!
@@ -192,9 +192,11 @@ impl GpuMatrix {
 }
 
 /// y[r, o] = Σ_i x[r, i] · W[o, i]: unit u of cube (X, Y) takes outputs X·OUTPUTS·spread + u +
-/// e·OUTPUTS (e < spread) for rows Y·tile.. (fewer in a last, partial tile), reading each of its
-/// weight words once for all the rows and each activation once for all its outputs; with
-/// `accumulate`, adds to what y holds. Activations and words are read four at a time (`N` = 4).
+/// e·OUTPUTS (e < spread) for rows Y·tile.. (fewer in a last, partial tile), reading each
+/// activation once for all its outputs and each weight word once a row (from cache after the
+/// first: holding a block's words for all rows in registers made SwiftShader's decode 1.15×
+/// slower); with `accumulate`, adds to what y holds. Activations and words are read four at a
+/// time (`N` = 4).
 ///
 /// The m·Σx term needs each block's activation sum: the cube's units compute them first, once
 /// for all its outputs, into shared memory (the cube's one barrier). Per weight the inner loop is
