@@ -30,10 +30,10 @@ export function appUrl(params) {
 }
 
 /**
- * Headless Chromium with a fresh profile (no cache, no service worker from an earlier run).
- * Returns { context, page, close }.
+ * Headless Chromium with a fresh profile (no cache, no service worker from an earlier run), and
+ * `extraArgs` after the usual switches. Returns { context, page, close }.
  */
-export async function launch({ webgpu = false } = {}) {
+export async function launch({ webgpu = false, extraArgs = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "tiller-e2e-"));
   const args = [
     "--no-sandbox",
@@ -44,6 +44,7 @@ export async function launch({ webgpu = false } = {}) {
     "--disable-quic",
   ];
   if (webgpu) args.push("--enable-unsafe-webgpu");
+  args.push(...extraArgs);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

@@ -7,11 +7,9 @@
 // Usage: cargo xtask profile-browser [cpu|webgpu] (default webgpu). Node needs a WebSocket:
 // xtask runs it with --experimental-websocket (built in from Node 22).
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { MINUTE, appUrl, chat, fail, protocolLog, waitLoaded } from "./lib.mjs";
+import { MINUTE, appUrl, chat, fail, launch, protocolLog, waitLoaded } from "./lib.mjs";
 
 const backend = process.argv[2] ?? "webgpu";
 if (!["cpu", "webgpu"].includes(backend)) fail(`profile-browser takes cpu or webgpu, not ${backend}`);
@@ -76,23 +74,8 @@ function selfTimes(profile) {
   return [...ms.entries()].sort((a, b) => b[1] - a[1]);
 }
 
-const profileDir = mkdtempSync(join(tmpdir(), "tiller-profile-"));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: process.env.TILLER_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    `--remote-debugging-port=${PORT}`,
-    ...(backend === "webgpu" ? ["--enable-unsafe-webgpu"] : []),
-  ],
-});
+const { page, close } = await launch({ webgpu: backend === "webgpu", extraArgs: [`--remote-debugging-port=${PORT}`] });
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
   const log = protocolLog(page);
   await page.goto(appUrl({ backend, temperature: 0, max_tokens: TOKENS }));
   const loaded = await waitLoaded(page, log, 20 * MINUTE);
@@ -126,6 +109,5 @@ try {
   }
   console.log(`whole profile: ${file} (DevTools → Performance → Load profile)`);
 } finally {
-  await context.close().catch(() => {});
-  rmSync(profileDir, { recursive: true, force: true });
+  await close();
 }
