@@ -26,6 +26,7 @@ use burn_cubecl::CubeDevice;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
+use cubecl::bytes::Bytes;
 use cubecl::client::Client;
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -62,22 +63,6 @@ impl std::fmt::Debug for GpuMatrix {
     }
 }
 
-/// Row-major [rows, per_row] words → [per_row / group, rows, group]: each output's groups of
-/// `group` words side by side, as little-endian bytes.
-fn output_major(v: &[u32], rows: usize, group: usize) -> Vec<u8> {
-    let per_row = v.len() / rows;
-    let mut out = vec![0u8; v.len() * 4];
-    for (o, row) in v.chunks_exact(per_row).enumerate() {
-        for (g, words) in row.chunks_exact(group).enumerate() {
-            let at = (g * rows + o) * group * 4;
-            for (i, w) in words.iter().enumerate() {
-                out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
-            }
-        }
-    }
-    out
-}
-
 /// A burn tensor's cubecl primitive, contiguous, for a kernel argument.
 pub(super) fn cube_tensor<const D: usize>(t: BurnTensor<D>) -> CubeTensor {
     into_contiguous(t.try_into_primitive::<Cube>().expect("a cubecl tensor on a GPU device"))
@@ -103,7 +88,6 @@ impl GpuMatrix {
         let AffineBlocks { bits, words, d, m } = matrix.affine_blocks()?;
         let (client, device) = cube_of(device)?;
         let rows = matrix.rows();
-        let floats = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
         // A software adapter (SwiftShader, lavapipe: no card behind it) runs four units at a
         // time in SIMD lanes and gathers every per-unit load lane by lane, so there a unit
         // takes several outputs and loads each activation once for them all: on SwiftShader a
@@ -120,9 +104,11 @@ impl GpuMatrix {
             rows,
             cols: matrix.cols(),
             bits,
-            words: client.create_from_slice(&output_major(&words, rows, bits as usize)),
-            d: client.create_from_slice(&output_major(&floats(d), rows, 1)),
-            m: client.create_from_slice(&output_major(&floats(m), rows, 1)),
+            // Handed over, not copied (`create_from_slice` would copy): the head's blocks are
+            // 35 MB. The device reads them little-endian, as every target Tiller runs on is.
+            words: client.create(Bytes::from_elems(words)),
+            d: client.create(Bytes::from_elems(d)),
+            m: client.create(Bytes::from_elems(m)),
             spread,
             client,
             device,

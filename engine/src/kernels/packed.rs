@@ -24,17 +24,19 @@ impl SendPtr {
 
 /// A quantized matrix in the one form the GPU kernels read: weight = d·q + m per 32-block, with
 /// q unsigned (Q4_0's offset of 8 and Q8_0's sign folded into m). Scales are f32, since WebGPU
-/// without `shader-f16` (SwiftShader, many laptops) cannot read f16.
+/// without `shader-f16` (SwiftShader, many laptops) cannot read f16. Output-major: block b of
+/// every output side by side (`kernels::gpu` says why), built in that order so the upload hands
+/// these vectors to the device as they are.
 #[derive(Clone, Debug)]
 pub struct AffineBlocks {
     /// 4 (Q4_0, Q4_1: word w of a block holds elements 4w..4w+3 in its low nibbles and
     /// 4w+16..4w+19 in its high ones, as ggml packs them) or 8 (Q8_0: word w holds 4w..4w+3).
     pub bits: u32,
-    /// [rows, cols / 32 · bits] little-endian words; a block is `bits` words.
+    /// [cols / 32, rows, bits] words; a block is `bits` words.
     pub words: Vec<u32>,
-    /// [rows, cols / 32]
+    /// [cols / 32, rows]
     pub d: Vec<f32>,
-    /// [rows, cols / 32]
+    /// [cols / 32, rows]
     pub m: Vec<f32>,
 }
 
@@ -369,33 +371,32 @@ impl PackedMatrix {
     pub fn affine_blocks(&self) -> Option<AffineBlocks> {
         let Storage::Blocks { kind, blocks: rows } = &self.storage else { return None };
         let blocks = rows.len_bytes() / kind.bytes();
+        let per_row = self.cols / 32;
         let bits = if *kind == BlockKind::Q8_0 { 8 } else { 4 };
-        let mut out = AffineBlocks {
-            bits,
-            words: Vec::with_capacity(blocks * bits as usize),
-            d: Vec::with_capacity(blocks),
-            m: Vec::with_capacity(blocks),
-        };
+        let mut out =
+            AffineBlocks { bits, words: vec![0; blocks * bits as usize], d: vec![0.0; blocks], m: vec![0.0; blocks] };
         let word = |q: &[u8]| u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
-        for b in rows.all().flat_map(|run| run.chunks_exact(kind.bytes())) {
+        for (i, b) in rows.all().flat_map(|run| run.chunks_exact(kind.bytes())).enumerate() {
+            // Block i is block i % per_row of output i / per_row; it goes to (block, output).
+            let at = (i % per_row) * self.rows + i / per_row;
+            let words = &mut out.words[at * bits as usize..(at + 1) * bits as usize];
             let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+            out.d[at] = d;
             match kind {
                 BlockKind::Q4_0 => {
-                    out.d.push(d);
-                    out.m.push(-8.0 * d);
-                    out.words.extend(b[2..18].chunks_exact(4).map(word));
+                    out.m[at] = -8.0 * d;
+                    words.iter_mut().zip(b[2..18].chunks_exact(4)).for_each(|(w, q)| *w = word(q));
                 }
                 BlockKind::Q4_1 => {
-                    out.d.push(d);
-                    out.m.push(f16::from_le_bytes([b[2], b[3]]).to_f32());
-                    out.words.extend(b[4..20].chunks_exact(4).map(word));
+                    out.m[at] = f16::from_le_bytes([b[2], b[3]]).to_f32();
+                    words.iter_mut().zip(b[4..20].chunks_exact(4)).for_each(|(w, q)| *w = word(q));
                 }
                 BlockKind::Q8_0 => {
                     // i8 → u8 by adding 128, so every format reads as d·q + m with q unsigned.
-                    out.d.push(d);
-                    out.m.push(-128.0 * d);
-                    let q: Vec<u8> = b[2..34].iter().map(|&q| (q as i8 as i16 + 128) as u8).collect();
-                    out.words.extend(q.chunks_exact(4).map(word));
+                    out.m[at] = -128.0 * d;
+                    for (w, q) in words.iter_mut().zip(b[2..34].chunks_exact(4)) {
+                        *w = u32::from_le_bytes([0, 1, 2, 3].map(|j| (q[j] as i8 as i16 + 128) as u8));
+                    }
                 }
             }
         }
