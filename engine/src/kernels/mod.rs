@@ -31,11 +31,14 @@ pub mod gpu_ops;
 pub mod ops;
 mod packed;
 pub(crate) mod parallel;
+mod row_groups;
 mod scalar;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_groups;
 
 pub use acts::QuantizedRows;
 pub use packed::{AffineBlocks, PackedMatrix, WeightFormat};

@@ -3,6 +3,7 @@ use half::f16;
 use super::acts::{ActRow, QuantizedRows};
 use super::block_rows::BlockRows;
 use super::blocks::BlockKind;
+use super::row_groups::{GROUP, RowGroups};
 use super::{Isa, QK, scalar};
 use crate::gguf::{GgufError, SharedBytes, TensorType};
 
@@ -73,6 +74,12 @@ enum Storage {
         kind: BlockKind,
         blocks: BlockRows,
     },
+    /// The same blocks repacked sixteen rows at a time for the AVX-512 kernels
+    /// ([`RowGroups`]), in memory of their own. Only x86-64 builds repack.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Groups {
+        groups: RowGroups,
+    },
     F16 {
         w: Vec<f16>,
     },
@@ -139,6 +146,8 @@ impl PackedMatrix {
         }
         let rows = parts.iter().map(|p| p.rows).sum();
         let storage = match &first.storage {
+            // Fused before repacking; repacked matrices stay separate products.
+            Storage::Groups { .. } => return None,
             Storage::Blocks { kind, .. } => Storage::Blocks {
                 kind: *kind,
                 blocks: BlockRows::concat(parts.iter().map(|p| match &p.storage {
@@ -180,6 +189,35 @@ impl PackedMatrix {
         self.format
     }
 
+    /// The matrix in the layout `isa`'s kernels read best: for AVX-512, block matrices of whole
+    /// groups of sixteen rows are repacked into [`RowGroups`] (a copy: the file's bytes are then
+    /// no longer needed for it); every other matrix is returned as it is.
+    pub fn for_isa(self, isa: Isa) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx512 {
+            return self.in_row_groups();
+        }
+        let _ = isa;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_in_row_groups(&self) -> bool {
+        matches!(self.storage, Storage::Groups { .. })
+    }
+
+    /// Block matrices of whole groups repacked into [`RowGroups`]; others as they are.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn in_row_groups(self) -> Self {
+        match &self.storage {
+            Storage::Blocks { kind, blocks } if self.rows.is_multiple_of(GROUP) => {
+                let groups = RowGroups::new(*kind, blocks, self.rows, self.cols / QK);
+                Self { storage: Storage::Groups { groups }, ..self }
+            }
+            _ => self,
+        }
+    }
+
     /// The same matrix with its blocks in memory of its own, not in the file's bytes: for a
     /// matrix that outlives the rest of the file (the embedding of a model on a GPU).
     pub fn detached(&self) -> Self {
@@ -194,6 +232,7 @@ impl PackedMatrix {
     pub fn size_bytes(&self) -> usize {
         match &self.storage {
             Storage::Blocks { blocks, .. } => blocks.len_bytes(),
+            Storage::Groups { groups } => groups.len_bytes(),
             Storage::F16 { w } => 2 * w.len(),
             Storage::F32 { w } => 4 * w.len(),
         }
@@ -210,6 +249,13 @@ impl PackedMatrix {
                 }
                 out
             }
+            Storage::Groups { groups } => {
+                let mut out = Vec::with_capacity(c);
+                for b in groups.row(r).chunks_exact(groups.kind().bytes()) {
+                    scalar::widen_block(groups.kind(), b, &mut out);
+                }
+                out
+            }
             Storage::F16 { w } => w[r * c..(r + 1) * c].iter().map(|v| v.to_f32()).collect(),
             Storage::F32 { w } => w[r * c..(r + 1) * c].to_vec(),
         }
@@ -219,19 +265,27 @@ impl PackedMatrix {
     pub fn matmul(&self, x: &[f32], isa: Isa) -> Vec<f32> {
         assert!(x.len().is_multiple_of(self.cols), "activations of {} columns", self.cols);
         let n = x.len() / self.cols;
-        if isa.widens_batches_of(n) { self.matmul_widened(x, n, isa) } else { self.matmul_integer(x, n, isa) }
+        // Row groups stay in their integer kernel at any width: it does less per product than
+        // widening and a GEMM (`kernel_throughput`).
+        let grouped = matches!(self.storage, Storage::Groups { .. });
+        if isa.widens_batches_of(n) && !grouped {
+            self.matmul_widened(x, n, isa)
+        } else {
+            self.matmul_integer(x, n, isa)
+        }
     }
 
     /// The product in `isa`'s kernel with activations rounded to i16 per block.
     pub(crate) fn matmul_integer(&self, x: &[f32], n: usize, isa: Isa) -> Vec<f32> {
-        let quantized = match self.storage {
-            Storage::Blocks { .. } => Some(QuantizedRows::quantize(x, self.cols)),
-            _ => None,
+        let (quantized, align) = match self.storage {
+            Storage::Blocks { .. } => (Some(QuantizedRows::quantize(x, self.cols)), 1),
+            Storage::Groups { .. } => (Some(QuantizedRows::quantize(x, self.cols)), GROUP),
+            _ => (None, 1),
         };
         let acts: Vec<ActRow<'_>> = quantized.iter().flat_map(|q| (0..q.rows()).map(|i| q.row(i))).collect();
         // Computed as [rows, n] so that threads own contiguous runs of weight rows.
         let mut out_t = vec![0f32; self.rows * n];
-        super::parallel::for_row_chunks(&mut out_t, n, self.rows, self.cols, |first, chunk| {
+        super::parallel::for_row_chunks(&mut out_t, n, self.rows, self.cols, align, |first, chunk| {
             self.rows_dot(first, x, &acts, isa, chunk);
         });
         if n == 1 {
@@ -317,6 +371,12 @@ impl PackedMatrix {
                     }
                 }
             }
+            // Only the tests widen row groups (their products never do): row by row, as stored.
+            Storage::Groups { .. } => {
+                for (r, o) in out.chunks_exact_mut(c).enumerate() {
+                    o.copy_from_slice(&self.row_f32(first + r));
+                }
+            }
             Storage::F16 { w } => {
                 out.iter_mut().zip(&w[first * c..]).for_each(|(o, v)| *o = v.to_f32());
             }
@@ -352,6 +412,29 @@ impl PackedMatrix {
                     }
                 }
             }
+            Storage::Groups { groups } => {
+                let kind = groups.kind();
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: Isa::Avx512 is only chosen when the processor reports AVX-512 F and BW,
+                    // AVX2, FMA and F16C; VNNI is checked here. `rows` are whole groups (`align`).
+                    Isa::Avx512 => unsafe {
+                        let (bytes, nb) = (groups.groups(rows.start / GROUP..rows.end / GROUP), c / QK);
+                        if std::is_x86_feature_detected!("avx512vnni") {
+                            super::x86_groups::matmul_vnni(kind, bytes, nb, xs, out)
+                        } else {
+                            super::x86_groups::matmul(kind, bytes, nb, xs, out)
+                        }
+                    },
+                    // The other kernels read ggml's rows: the tests compare them on the same matrix.
+                    _ => {
+                        for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
+                            let row = groups.row(r);
+                            xs.iter().zip(out).for_each(|(x, o)| *o = scalar::dot(kind, &row, *x));
+                        }
+                    }
+                }
+            }
             Storage::F16 { w } => {
                 for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
                     let row: Vec<f32> = w[r * c..(r + 1) * c].iter().map(|v| v.to_f32()).collect();
@@ -369,6 +452,16 @@ impl PackedMatrix {
     /// The blocks as a GPU kernel reads them ([`AffineBlocks`]); `None` for f16 and f32
     /// matrices, which a GPU multiplies dense.
     pub fn affine_blocks(&self) -> Option<AffineBlocks> {
+        if let Storage::Groups { groups } = &self.storage {
+            // Not on a GPU's load path, which never repacks; kept whole for any caller.
+            let rows: Vec<u8> = (0..self.rows).flat_map(|r| groups.row(r)).collect();
+            let (len, kind) = (rows.len(), groups.kind());
+            let plain = Storage::Blocks {
+                kind,
+                blocks: BlockRows::new(SharedBytes::from(rows), 0..len, self.cols / QK * kind.bytes()),
+            };
+            return Self { storage: plain, ..*self }.affine_blocks();
+        }
         let Storage::Blocks { kind, blocks: rows } = &self.storage else { return None };
         let blocks = rows.len_bytes() / kind.bytes();
         let per_row = self.cols / 32;
@@ -413,6 +506,7 @@ impl PackedMatrix {
                     .flat_map(|run| run.chunks_exact(kind.bytes()))
                     .all(|b| (0..scales).all(|i| f16::from_le_bytes([b[2 * i], b[2 * i + 1]]).is_finite()))
             }
+            Storage::Groups { .. } => true, // repacked from checked blocks
             Storage::F16 { w } => w.iter().all(|v| v.is_finite()),
             Storage::F32 { w } => w.iter().all(|v| v.is_finite()),
         };

@@ -4,28 +4,30 @@
 /// Rows per run of work when threads should share a product of `rows` weight rows by `cols`
 /// over `n` activation rows; None when one thread should do it all.
 #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
-fn rows_per_run(rows: usize, n: usize, cols: usize) -> Option<usize> {
+fn rows_per_run(rows: usize, n: usize, cols: usize, align: usize) -> Option<usize> {
     let threads = rayon::current_num_threads();
     // Below ~64k multiply-adds a thread hand-off costs more than it saves.
-    (threads > 1 && rows * cols * n >= 1 << 16).then(|| rows.div_ceil(threads * 4).max(8))
+    (threads > 1 && rows * cols * n >= 1 << 16).then(|| rows.div_ceil(threads * 4).max(8).next_multiple_of(align))
 }
 
 /// Call `f(first_row, chunk)` over `out` = [rows, n] in runs of whole rows, in parallel where
-/// there are threads and enough work to pay for waking them.
+/// there are threads and enough work to pay for waking them; every run but the last is a
+/// multiple of `align` rows.
 pub(crate) fn for_row_chunks(
     out: &mut [f32],
     n: usize,
     rows: usize,
     cols: usize,
+    align: usize,
     f: impl Fn(usize, &mut [f32]) + Sync,
 ) {
     #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
-    if let Some(per) = rows_per_run(rows, n, cols) {
+    if let Some(per) = rows_per_run(rows, n, cols, align) {
         use rayon::prelude::*;
         out.par_chunks_mut(per * n).enumerate().for_each(|(i, chunk)| f(i * per, chunk));
         return;
     }
-    let _ = (n, rows, cols);
+    let _ = (n, rows, cols, align);
     f(0, out);
 }
 
@@ -33,7 +35,7 @@ pub(crate) fn for_row_chunks(
 /// [`for_row_chunks`] splits; for products that write their own disjoint outputs.
 pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, f: impl Fn(usize, usize) + Sync) {
     #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
-    if let Some(per) = rows_per_run(rows, n, cols) {
+    if let Some(per) = rows_per_run(rows, n, cols, 1) {
         use rayon::prelude::*;
         (0..rows.div_ceil(per)).into_par_iter().for_each(|i| f(i * per, per.min(rows - i * per)));
         return;

@@ -95,6 +95,40 @@ fn every_isa_matches_the_scalar_kernels_and_the_f32_product() {
     }
 }
 
+/// Rows repacked sixteen at a time (AVX-512's layout) widen to ggml's rows again, and every
+/// instruction set's product over them is the scalar product of the file's layout, at every
+/// width (the AVX-512 kernel takes activation rows four at a time).
+#[test]
+fn row_groups_hold_the_files_rows_and_products() {
+    let mut rng = Rng(0x16);
+    let (rows, cols) = (48, 192);
+    for ty in [TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0] {
+        let m = PackedMatrix::from_gguf(ty, &random_tensor(ty, rows, cols, &mut rng), rows, cols).unwrap();
+        let grouped = m.clone().in_row_groups();
+        assert!(grouped.is_in_row_groups());
+        assert_eq!(grouped.size_bytes(), m.size_bytes(), "{ty:?}: the same bytes, reordered");
+        for r in 0..rows {
+            assert_eq!(grouped.row_f32(r), m.row_f32(r), "{ty:?} row {r}");
+        }
+        assert_eq!(grouped.affine_blocks().unwrap().words, m.affine_blocks().unwrap().words, "{ty:?}");
+        for n in [1, 2, 3, 4, 5, 9, 40] {
+            let x: Vec<f32> = (0..n * cols).map(|i| if i % 61 == 0 { 40.0 * rng.f() } else { rng.f() }).collect();
+            let scalar = m.matmul_integer(&x, n, Isa::Scalar);
+            let scale = scalar.iter().fold(0f32, |a, v| a.max(v.abs()));
+            for isa in Isa::all() {
+                let got = grouped.matmul(&x, isa);
+                for (i, (s, g)) in scalar.iter().zip(&got).enumerate() {
+                    assert!((s - g).abs() <= 1e-5 * scale, "{ty:?} n={n} [{i}]: {} {g} vs scalar {s}", isa.name());
+                }
+            }
+        }
+    }
+    // A matrix of a partial group keeps the file's layout.
+    let odd = PackedMatrix::from_gguf(TensorType::Q4_1, &random_tensor(TensorType::Q4_1, 20, 64, &mut rng), 20, 64);
+    let odd = odd.unwrap();
+    assert!(!odd.in_row_groups().is_in_row_groups());
+}
+
 /// The wide-batch path (f32 tiles through a GEMM) is the f32 product of the dequantized
 /// matrix, over several tiles and a partial one.
 #[test]
@@ -189,12 +223,14 @@ fn a_row_widens_as_dequantize_does() {
 fn non_finite_activations_stay_non_finite() {
     let mut rng = Rng(3);
     for ty in TYPES {
-        let m = PackedMatrix::from_gguf(ty, &random_tensor(ty, 8, 64, &mut rng), 8, 64).unwrap();
-        for bad in [f32::NAN, f32::INFINITY] {
-            let mut x = vec![0.5f32; 64];
-            x[7] = bad;
-            for isa in Isa::all() {
-                assert!(m.matmul(&x, isa).iter().all(|v| !v.is_finite()), "{ty:?} {bad} {}", isa.name());
+        let m = PackedMatrix::from_gguf(ty, &random_tensor(ty, 16, 64, &mut rng), 16, 64).unwrap();
+        for m in [m.clone(), m.in_row_groups()] {
+            for bad in [f32::NAN, f32::INFINITY] {
+                let mut x = vec![0.5f32; 64];
+                x[7] = bad;
+                for isa in Isa::all() {
+                    assert!(m.matmul(&x, isa).iter().all(|v| !v.is_finite()), "{ty:?} {bad} {}", isa.name());
+                }
             }
         }
     }
@@ -224,6 +260,7 @@ fn kernel_throughput() {
         let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
         let x: Vec<f32> = (0..cols).map(|_| rng.f()).collect();
         for isa in Isa::all() {
+            let m = m.clone().for_isa(isa);
             let t = std::time::Instant::now();
             let mut sink = 0f32;
             for _ in 0..reps {
@@ -243,6 +280,7 @@ fn kernel_throughput() {
     let bytes = random_tensor(TensorType::Q4_1, rows, cols, &mut rng);
     let m = PackedMatrix::from_gguf(TensorType::Q4_1, &bytes, rows, cols).unwrap();
     for isa in Isa::all().into_iter().filter(|&i| i != Isa::Scalar) {
+        let m = m.clone().for_isa(isa);
         let us = |n: usize| {
             let x: Vec<f32> = (0..n * cols).map(|i| (i % 17) as f32 - 8.0).collect();
             let t = std::time::Instant::now();
@@ -282,6 +320,11 @@ fn kernel_throughput() {
         };
         let (int_us, a) = time(&|| m.matmul_integer(&x, n, isa));
         let (wide_us, b) = time(&|| m.matmul_widened(&x, n, isa));
-        println!("Q4_1 {rows}x{cols}, {n} rows: {} {int_us:.0} µs, widened GEMM {wide_us:.0} µs ({a} {b})", isa.name());
+        let grouped = m.clone().for_isa(isa);
+        let (group_us, c) = time(&|| grouped.matmul_integer(&x, n, isa));
+        println!(
+            "Q4_1 {rows}x{cols}, {n} rows: {} {int_us:.0} µs, in row groups {group_us:.0} µs, widened GEMM {wide_us:.0} µs ({a} {b} {c})",
+            isa.name()
+        );
     }
 }

@@ -51,7 +51,8 @@ impl Linear {
                 _ => PackedMatrix::concat(&matrices).map_or(matrices, |m| vec![m]),
             };
             let isa = Isa::detect();
-            return Ok(Self { weight: Weight::Packed { matrices: matrices.into_iter().map(Arc::new).collect(), isa } });
+            let matrices = matrices.into_iter().map(|m| Arc::new(m.for_isa(isa))).collect();
+            return Ok(Self { weight: Weight::Packed { matrices, isa } });
         }
         #[cfg(feature = "wgpu")]
         if let Some(m) = upload_packed(g, parts, n_in, device)? {

@@ -31,7 +31,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use thiserror::Error;
 
 use crate::gguf::{Gguf, GgufError};
-use crate::kernels::PackedMatrix;
+use crate::kernels::{Isa, PackedMatrix};
 use block::Block;
 use linear::{Linear, load_packed, runs_on_host};
 use rms_norm::RmsNorm;
@@ -97,7 +97,8 @@ impl Llama {
         let token_embd = load_packed(g, "token_embd.weight", c.n_embd, c.n_vocab)?;
         // On a GPU the blocks go to the device and the file can go; the embedding, looked up on
         // the host, then keeps a copy of its own rather than the whole file.
-        let token_embd = Arc::new(if on_host { token_embd } else { token_embd.detached() });
+        // On the host it is also the tied head, in the layout the products read best.
+        let token_embd = Arc::new(if on_host { token_embd.for_isa(Isa::detect()) } else { token_embd.detached() });
         // One table of rotations, shared by every block (tensor clones share their buffer; the
         // host tables sit behind an Arc).
         let rope = Rope::new(c.n_rot, c.rope_base, c.n_ctx_train, device, on_host);
