@@ -218,37 +218,103 @@ impl Heads {
             }
             return out;
         }
-        let mut scores = vec![0f32; total];
-        for i in 0..seq {
+        for h in 0..self.n_head {
+            let o = self.attend_head(&SeqAttention { q, seq, start, k, v }, q_stride, h);
+            for (i, o) in o.chunks_exact(hd).enumerate() {
+                out[(i * self.n_head + h) * hd..(i * self.n_head + h + 1) * hd].copy_from_slice(o);
+            }
+        }
+        out
+    }
+
+    /// Query head `h` of [`Heads::attend`]'s rows, a dot per key: [seq, head_dim].
+    fn attend_head(&self, s: &SeqAttention<'_>, q_stride: usize, h: usize) -> Vec<f32> {
+        let SeqAttention { q, seq, start, k, v } = *s;
+        let (hd, kv_dim) = (self.head_dim, self.kv_dim());
+        let kv = (h / (self.n_head / self.n_kv)) * hd;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut out = vec![0f32; seq * hd];
+        let mut scores = vec![0f32; start + seq];
+        for (i, o) in out.chunks_exact_mut(hd).enumerate() {
             let seen = start + i + 1;
-            let q_row = &q[i * q_stride..];
-            for h in 0..self.n_head {
-                let kv = (h / group) * hd;
-                let q_h = &q_row[h * hd..(h + 1) * hd];
-                for (p, s) in scores[..seen].iter_mut().enumerate() {
-                    *s = dot(q_h, &k[p * kv_dim + kv..p * kv_dim + kv + hd]) * scale;
+            let q_h = &q[i * q_stride + h * hd..i * q_stride + (h + 1) * hd];
+            for (p, s) in scores[..seen].iter_mut().enumerate() {
+                *s = dot(q_h, &k[p * kv_dim + kv..p * kv_dim + kv + hd]) * scale;
+            }
+            softmax_causal(&mut scores, seen);
+            for (p, &w) in scores[..seen].iter().enumerate() {
+                axpy(o, w, &v[p * kv_dim + kv..p * kv_dim + kv + hd]);
+            }
+        }
+        out
+    }
+
+    /// [`Heads::attend`] for several sequences at once (a batch's, Compare's three), their
+    /// outputs one after another: [Σ seq, q_dim]. Decoding sequences split by (sequence, head)
+    /// across threads: one sequence's attention on one thread was a quarter of a Compare step
+    /// with the other thread idle.
+    pub fn attend_many(&self, q_stride: usize, seqs: &[SeqAttention<'_>]) -> Vec<f32> {
+        let per_head = |s: &SeqAttention<'_>| s.seq < GEMM_ROWS;
+        // (sequence, head), or (sequence, None) for a prompt's whole GEMM route.
+        let units: Vec<(usize, Option<usize>)> = seqs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                let heads: Vec<Option<usize>> =
+                    if per_head(s) { (0..self.n_head).map(Some).collect() } else { vec![None] };
+                heads.into_iter().map(move |h| (i, h))
+            })
+            .collect();
+        let parts = super::parallel::map(units.len(), |u| {
+            let (i, h) = units[u];
+            let s = &seqs[i];
+            match h {
+                Some(h) => self.attend_head(s, q_stride, h),
+                None => self.attend(s.q, q_stride, s.seq, s.start, s.k, s.v),
+            }
+        });
+        let (q_dim, hd) = (self.q_dim(), self.head_dim);
+        let firsts: Vec<usize> = seqs.iter().scan(0, |at, s| Some(std::mem::replace(at, *at + s.seq))).collect();
+        let mut out = vec![0f32; seqs.iter().map(|s| s.seq).sum::<usize>() * q_dim];
+        for (&(i, h), part) in units.iter().zip(parts) {
+            let rows = &mut out[firsts[i] * q_dim..(firsts[i] + seqs[i].seq) * q_dim];
+            match h {
+                Some(h) => {
+                    for (row, o) in rows.chunks_exact_mut(q_dim).zip(part.chunks_exact(hd)) {
+                        row[h * hd..(h + 1) * hd].copy_from_slice(o);
+                    }
                 }
-                softmax_causal(&mut scores, seen);
-                let o = &mut out[(i * self.n_head + h) * hd..(i * self.n_head + h + 1) * hd];
-                for (p, &w) in scores[..seen].iter().enumerate() {
-                    axpy(o, w, &v[p * kv_dim + kv..p * kv_dim + kv + hd]);
-                }
+                None => rows.copy_from_slice(&part),
             }
         }
         out
     }
 }
 
-/// Softmax over `row[..seen]`; the keys after it (later positions) get weight 0.
+/// One sequence's part of [`Heads::attend_many`]: its query rows (`q_stride` apart), how many,
+/// the position of the first, and its keys and values [start + seq, kv_dim].
+#[derive(Clone, Copy)]
+pub struct SeqAttention<'a> {
+    pub q: &'a [f32],
+    pub seq: usize,
+    pub start: usize,
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+}
+
+/// Softmax over `row[..seen]`; the keys after it (later positions) get weight 0. A NaN score
+/// makes the whole row NaN, as libm's `exp` would.
 fn softmax_causal(row: &mut [f32], seen: usize) {
     let (live, masked) = row.split_at_mut(seen);
     let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let poisoned = live.iter().fold(false, |p, s| p | s.is_nan());
     let mut sum = 0.0;
     for s in live.iter_mut() {
-        *s = (*s - max).exp();
+        // libm's scalar `exp` was a tenth of attention's time.
+        *s = exp_nonpositive(*s - max);
         sum += *s;
     }
-    let inv = 1.0 / sum;
+    let inv = if poisoned { f32::NAN } else { 1.0 / sum };
     live.iter_mut().for_each(|s| *s *= inv);
     masked.fill(0.0);
 }
@@ -334,6 +400,27 @@ mod tests {
             let worst = one.iter().zip(row).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             assert!(worst < 1e-5, "row {i}: max |Δ| {worst}");
         }
+    }
+
+    /// Several sequences at once (split by head across threads) equal each alone.
+    #[test]
+    fn many_sequences_attend_as_each_alone() {
+        let heads = Heads { n_head: 6, n_kv: 2, head_dim: 16 };
+        let stride = heads.q_dim() + 5;
+        let shapes = [(1, 9), (3, 0), (12, 4), (1, 0)];
+        let data: Vec<_> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &(seq, start))| {
+                let n = (start + seq) * heads.kv_dim();
+                (values(seq * stride, 10 + i as u32), values(n, 20 + i as u32), values(n, 30 + i as u32))
+            })
+            .collect();
+        let seqs: Vec<SeqAttention<'_>> =
+            shapes.iter().zip(&data).map(|(&(seq, start), (q, k, v))| SeqAttention { q, seq, start, k, v }).collect();
+        let many = heads.attend_many(stride, &seqs);
+        let alone: Vec<f32> = seqs.iter().flat_map(|s| heads.attend(s.q, stride, s.seq, s.start, s.k, s.v)).collect();
+        assert_eq!(many, alone);
     }
 
     /// Attention to a single key returns its value, whatever the scores.

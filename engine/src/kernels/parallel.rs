@@ -44,6 +44,16 @@ pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, f: impl Fn(usiz
     f(0, rows);
 }
 
+/// `f(0), …, f(n − 1)`, spread over the threads where there are any.
+pub(crate) fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+    if rayon::current_num_threads() > 1 && n > 1 {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(f).collect();
+    }
+    (0..n).map(f).collect()
+}
+
 /// Run `f` on one of the pool's threads, so that the products inside it split their rows
 /// between that thread and the others without waking the caller: called from outside the
 /// pool, every product would block the caller on a latch and wake it again when done (a

@@ -3,7 +3,7 @@ use burn::tensor::Tensor;
 
 use super::{LlamaConfig, kv_cache::KvCache, linear::Linear, rope::Rope};
 use crate::gguf::{Gguf, GgufError};
-use crate::kernels::ops::Heads;
+use crate::kernels::ops::{Heads, SeqAttention};
 
 /// Causal grouped-query self-attention: `n_head` query heads share `n_head_kv` key/value heads,
 /// query head h reading kv head h / group_size.
@@ -87,7 +87,7 @@ impl Attention {
         let stride = q_dim + 2 * kv_dim;
         let mut qkv = self.wqkv.forward_rows(x); // [Σ lens, q | k | v]
         let rope = self.rope.host();
-        let mut out = Vec::with_capacity(lens.iter().sum::<usize>() * q_dim);
+        let mut kvs = Vec::with_capacity(lens.len());
         let mut first = 0;
         for (cache, &len) in caches.iter_mut().zip(lens) {
             let start = cache.len();
@@ -96,10 +96,13 @@ impl Attention {
                 // q's heads then k's: every head of both turns the same way at one position.
                 rope.rotate(&mut row[..q_dim + kv_dim], self.head_dim, start + i);
             }
-            let (k, v) = cache.append_rows(layer, seq, stride, (q_dim, q_dim + kv_dim, kv_dim));
-            out.extend(heads.attend(seq, stride, len, start, k, v));
+            kvs.push((first, len, start, cache.append_rows(layer, seq, stride, (q_dim, q_dim + kv_dim, kv_dim))));
             first += len;
         }
-        self.wo.forward_rows(&out)
+        let seqs: Vec<SeqAttention<'_>> = kvs
+            .into_iter()
+            .map(|(first, seq, start, (k, v))| SeqAttention { q: &qkv[first * stride..], seq, start, k, v })
+            .collect();
+        self.wo.forward_rows(&heads.attend_many(stride, &seqs))
     }
 }
