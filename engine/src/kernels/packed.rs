@@ -277,15 +277,18 @@ impl PackedMatrix {
 
     /// The product in `isa`'s kernel with activations rounded to i16 per block.
     pub(crate) fn matmul_integer(&self, x: &[f32], n: usize, isa: Isa) -> Vec<f32> {
-        let (quantized, align) = match self.storage {
-            Storage::Blocks { .. } => (Some(QuantizedRows::quantize(x, self.cols)), 1),
-            Storage::Groups { .. } => (Some(QuantizedRows::quantize(x, self.cols)), GROUP),
-            _ => (None, 1),
+        let quantized = match self.storage {
+            Storage::Blocks { .. } | Storage::Groups { .. } => Some(QuantizedRows::quantize(x, self.cols)),
+            _ => None,
         };
         let acts: Vec<ActRow<'_>> = quantized.iter().flat_map(|q| (0..q.rows()).map(|i| q.row(i))).collect();
+        #[cfg(target_arch = "x86_64")]
+        if let (Storage::Groups { groups }, Isa::Avx512) = (&self.storage, isa) {
+            return self.matmul_groups_avx512(groups, &acts);
+        }
         // Computed as [rows, n] so that threads own contiguous runs of weight rows.
         let mut out_t = vec![0f32; self.rows * n];
-        super::parallel::for_row_chunks(&mut out_t, n, self.rows, self.cols, align, |first, chunk| {
+        super::parallel::for_row_chunks(&mut out_t, n, self.rows, self.cols, |first, chunk| {
             self.rows_dot(first, x, &acts, isa, chunk);
         });
         if n == 1 {
@@ -297,6 +300,33 @@ impl PackedMatrix {
                 out[i * self.rows + r] = v;
             }
         }
+        out
+    }
+
+    /// The AVX-512 kernel over row groups, each thread's run of groups writing its columns of
+    /// the output [n, rows] itself: sixteen outputs are one vector store, where a transposed
+    /// copy of [rows, n] cost a Compare step half a millisecond on the calling thread.
+    #[cfg(target_arch = "x86_64")]
+    fn matmul_groups_avx512(&self, groups: &RowGroups, acts: &[ActRow<'_>]) -> Vec<f32> {
+        let (rows, n, nb) = (self.rows, acts.len(), self.cols / QK);
+        let mut out = vec![0f32; n * rows];
+        let dst = SendPtr(out.as_mut_ptr());
+        let vnni = std::is_x86_feature_detected!("avx512vnni");
+        super::parallel::for_row_ranges(rows, n, self.cols, GROUP, |first, count| {
+            let bytes = groups.groups(first / GROUP..(first + count) / GROUP);
+            // SAFETY: Isa::Avx512 is only chosen when the processor reports AVX-512 F and BW,
+            // AVX2, FMA and F16C, and VNNI is checked above. Runs are whole groups (aligned to
+            // GROUP, and rows is a multiple of it); each writes columns first..first + count of
+            // every output row, which no other run writes, all inside `out` [n, rows].
+            unsafe {
+                let at = dst.get().add(first);
+                if vnni {
+                    super::x86_groups::matmul_vnni(groups.kind(), bytes, nb, acts, at, rows)
+                } else {
+                    super::x86_groups::matmul(groups.kind(), bytes, nb, acts, at, rows)
+                }
+            }
+        });
         out
     }
 
@@ -312,7 +342,7 @@ impl PackedMatrix {
         // Each run of weight rows writes its own columns of `out` [n, rows], straight from the
         // GEMM: no transposed copy, which cost as much as the widening.
         let dst = SendPtr(out.as_mut_ptr());
-        super::parallel::for_row_ranges(rows, n, cols, |first, count| {
+        super::parallel::for_row_ranges(rows, n, cols, 1, |first, count| {
             let mut tile = vec![0f32; WIDE_TILE_ROWS.min(count) * cols];
             for start in (first..first + count).step_by(WIDE_TILE_ROWS) {
                 let tile_rows = WIDE_TILE_ROWS.min(first + count - start);
@@ -414,25 +444,10 @@ impl PackedMatrix {
             }
             Storage::Groups { groups } => {
                 let kind = groups.kind();
-                match isa {
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: Isa::Avx512 is only chosen when the processor reports AVX-512 F and BW,
-                    // AVX2, FMA and F16C; VNNI is checked here. `rows` are whole groups (`align`).
-                    Isa::Avx512 => unsafe {
-                        let (bytes, nb) = (groups.groups(rows.start / GROUP..rows.end / GROUP), c / QK);
-                        if std::is_x86_feature_detected!("avx512vnni") {
-                            super::x86_groups::matmul_vnni(kind, bytes, nb, xs, out)
-                        } else {
-                            super::x86_groups::matmul(kind, bytes, nb, xs, out)
-                        }
-                    },
-                    // The other kernels read ggml's rows: the tests compare them on the same matrix.
-                    _ => {
-                        for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
-                            let row = groups.row(r);
-                            xs.iter().zip(out).for_each(|(x, o)| *o = scalar::dot(kind, &row, *x));
-                        }
-                    }
+                // The reference kernel on ggml's rows (AVX-512 takes `matmul_groups_avx512`).
+                for (r, out) in rows.zip(out.chunks_exact_mut(n)) {
+                    let row = groups.row(r);
+                    xs.iter().zip(out).for_each(|(x, o)| *o = scalar::dot(kind, &row, *x));
                 }
             }
             Storage::F16 { w } => {

@@ -11,37 +11,48 @@ fn rows_per_run(rows: usize, n: usize, cols: usize, align: usize) -> Option<usiz
 }
 
 /// Call `f(first_row, chunk)` over `out` = [rows, n] in runs of whole rows, in parallel where
-/// there are threads and enough work to pay for waking them; every run but the last is a
-/// multiple of `align` rows.
+/// there are threads and enough work to pay for waking them.
 pub(crate) fn for_row_chunks(
     out: &mut [f32],
     n: usize,
     rows: usize,
     cols: usize,
-    align: usize,
     f: impl Fn(usize, &mut [f32]) + Sync,
 ) {
     #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
-    if let Some(per) = rows_per_run(rows, n, cols, align) {
+    if let Some(per) = rows_per_run(rows, n, cols, 1) {
         use rayon::prelude::*;
         out.par_chunks_mut(per * n).enumerate().for_each(|(i, chunk)| f(i * per, chunk));
         return;
     }
-    let _ = (n, rows, cols, align);
+    let _ = (n, rows, cols);
     f(0, out);
 }
 
 /// Call `f(first_row, rows)` over runs of weight rows that together cover `0..rows`, split as
-/// [`for_row_chunks`] splits; for products that write their own disjoint outputs.
-pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, f: impl Fn(usize, usize) + Sync) {
+/// [`for_row_chunks`] splits, each run but the last a multiple of `align` rows; for products
+/// that write their own disjoint outputs.
+pub(crate) fn for_row_ranges(rows: usize, n: usize, cols: usize, align: usize, f: impl Fn(usize, usize) + Sync) {
     #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
-    if let Some(per) = rows_per_run(rows, n, cols, 1) {
+    if let Some(per) = rows_per_run(rows, n, cols, align) {
         use rayon::prelude::*;
         (0..rows.div_ceil(per)).into_par_iter().for_each(|i| f(i * per, per.min(rows - i * per)));
         return;
     }
-    let _ = (n, cols);
+    let _ = (n, cols, align);
     f(0, rows);
+}
+
+/// `f(i, chunk)` for each `chunk`-long piece i of `data`, spread over the threads where there
+/// are any.
+pub(crate) fn for_each_chunk<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+    if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+        return;
+    }
+    data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
 }
 
 /// `f(0), …, f(n − 1)`, spread over the threads where there are any.

@@ -49,13 +49,14 @@ impl RowGroups {
         assert!(rows.is_multiple_of(GROUP), "whole groups of {GROUP} rows");
         let size = GROUP * kind.bytes();
         let mut bytes = vec![0u8; rows * nb * kind.bytes()];
-        for (g, group) in bytes.chunks_exact_mut(nb * size).enumerate() {
+        // On threads where there are any: repacking is most of a native load.
+        super::parallel::for_each_chunk(&mut bytes, nb * size, |g, group| {
             let rows: [&[u8]; GROUP] = std::array::from_fn(|r| blocks.row(g * GROUP + r));
             for (b, out) in group.chunks_exact_mut(size).enumerate() {
                 let at = b * kind.bytes();
                 pack(kind, std::array::from_fn(|r| &rows[r][at..at + kind.bytes()]), out);
             }
-        }
+        });
         Self { kind, nb, bytes }
     }
 
@@ -128,11 +129,13 @@ fn pack(kind: BlockKind, blocks: [&[u8]; GROUP], out: &mut [u8]) {
             } else {
                 2 * GROUP
             };
+            // Lane 2r + e of chunk c: row r's elements 2·(4c + s) + e, nibble s.
             let q = &mut out[scales..];
-            for (r, block) in blocks.iter().enumerate() {
-                for i in 0..QK {
-                    let (byte, shift) = nibble_at(r, i);
-                    q[byte] |= nibble(kind, block, i) << shift;
+            for (c, chunk) in q.chunks_exact_mut(64).enumerate() {
+                for (lane, word) in chunk.chunks_exact_mut(2).enumerate() {
+                    let (block, e) = (blocks[lane / 2], lane % 2);
+                    let v = (0..4).fold(0u16, |v, s| v | (nibble(kind, block, 2 * (4 * c + s) + e) as u16) << (4 * s));
+                    word.copy_from_slice(&v.to_le_bytes());
                 }
             }
         }

@@ -14,17 +14,29 @@ use super::row_groups::GROUP;
 /// while the group's blocks are still in cache.
 const PASS: usize = 4;
 
-/// out[r · n + i] = W[r] · xs[i] for every row r of `groups` (whole groups of `nb` blocks) and
-/// every activation row i of `xs` (n of them).
+/// out[i · stride + r] = W[r] · xs[i] for every row r of `groups` (whole groups of `nb` blocks)
+/// and every activation row i of `xs`: a group's sixteen outputs for one activation row are
+/// one vector store.
 ///
 /// # Safety
-/// The processor must support AVX-512 F and BW, AVX2, FMA and F16C.
+/// The processor must support AVX-512 F and BW, AVX2, FMA and F16C. `out` must be valid for
+/// writes at every such index, and the activation rows must hold `nb` blocks.
 #[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
-pub(crate) unsafe fn matmul(kind: BlockKind, groups: &[u8], nb: usize, xs: &[ActRow<'_>], out: &mut [f32]) {
-    match kind {
-        BlockKind::Q4_0 => passes::<false, false, false>(groups, nb, xs, out),
-        BlockKind::Q4_1 => passes::<false, true, false>(groups, nb, xs, out),
-        BlockKind::Q8_0 => passes::<true, false, false>(groups, nb, xs, out),
+pub(crate) unsafe fn matmul(
+    kind: BlockKind,
+    groups: &[u8],
+    nb: usize,
+    xs: &[ActRow<'_>],
+    out: *mut f32,
+    stride: usize,
+) {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        match kind {
+            BlockKind::Q4_0 => passes::<false, false, false>(groups, nb, xs, out, stride),
+            BlockKind::Q4_1 => passes::<false, true, false>(groups, nb, xs, out, stride),
+            BlockKind::Q8_0 => passes::<true, false, false>(groups, nb, xs, out, stride),
+        }
     }
 }
 
@@ -33,15 +45,26 @@ pub(crate) unsafe fn matmul(kind: BlockKind, groups: &[u8], nb: usize, xs: &[Act
 /// # Safety
 /// The processor must support AVX-512 F, BW and VNNI, AVX2, FMA and F16C.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-pub(crate) unsafe fn matmul_vnni(kind: BlockKind, groups: &[u8], nb: usize, xs: &[ActRow<'_>], out: &mut [f32]) {
-    match kind {
-        BlockKind::Q4_0 => passes::<false, false, true>(groups, nb, xs, out),
-        BlockKind::Q4_1 => passes::<false, true, true>(groups, nb, xs, out),
-        BlockKind::Q8_0 => passes::<true, false, true>(groups, nb, xs, out),
+pub(crate) unsafe fn matmul_vnni(
+    kind: BlockKind,
+    groups: &[u8],
+    nb: usize,
+    xs: &[ActRow<'_>],
+    out: *mut f32,
+    stride: usize,
+) {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        match kind {
+            BlockKind::Q4_0 => passes::<false, false, true>(groups, nb, xs, out, stride),
+            BlockKind::Q4_1 => passes::<false, true, true>(groups, nb, xs, out, stride),
+            BlockKind::Q8_0 => passes::<true, false, true>(groups, nb, xs, out, stride),
+        }
     }
 }
 
-const fn stride(q8: bool, min: bool) -> usize {
+/// Bytes of a group-block.
+const fn stride_of(q8: bool, min: bool) -> usize {
     GROUP
         * if q8 {
             34
@@ -52,52 +75,48 @@ const fn stride(q8: bool, min: bool) -> usize {
         }
 }
 
+/// # Safety
+/// As [`matmul`].
 #[inline(always)]
-fn passes<const Q8: bool, const MIN: bool, const VNNI: bool>(
+unsafe fn passes<const Q8: bool, const MIN: bool, const VNNI: bool>(
     groups: &[u8],
     nb: usize,
     xs: &[ActRow<'_>],
-    out: &mut [f32],
+    out: *mut f32,
+    stride: usize,
 ) {
-    let group_bytes = nb * stride(Q8, MIN);
+    let group_bytes = nb * stride_of(Q8, MIN);
     let n_groups = groups.len() / group_bytes;
-    let n = xs.len();
-    assert!(
-        groups.len() == n_groups * group_bytes && out.len() == n_groups * GROUP * n,
-        "whole groups, one output each"
-    );
+    assert!(groups.len() == n_groups * group_bytes, "whole groups");
     assert!(xs.iter().all(|x| x.q.len() == nb * QK && x.d.len() == nb && x.s.len() == nb), "activations of nb blocks");
     for g in 0..n_groups {
         let group = groups[g * group_bytes..].as_ptr();
-        let out = &mut out[g * GROUP * n..(g + 1) * GROUP * n];
-        let mut i = 0;
-        while i < n {
-            let rows = &xs[i..(i + PASS).min(n)];
-            // SAFETY: group g holds nb group-blocks; the activation rows have nb blocks (asserted).
+        for (i, rows) in xs.chunks(PASS).enumerate() {
+            // SAFETY: group g holds nb group-blocks; the activation rows have nb blocks
+            // (asserted); the caller lets us write the group's outputs.
             unsafe {
+                let out = out.add(i * PASS * stride + g * GROUP);
                 match rows {
-                    [a] => store(out, n, i, group_pass::<Q8, MIN, VNNI, 1>(group, nb, [a])),
-                    [a, b] => store(out, n, i, group_pass::<Q8, MIN, VNNI, 2>(group, nb, [a, b])),
-                    [a, b, c] => store(out, n, i, group_pass::<Q8, MIN, VNNI, 3>(group, nb, [a, b, c])),
-                    [a, b, c, d] => store(out, n, i, group_pass::<Q8, MIN, VNNI, 4>(group, nb, [a, b, c, d])),
+                    [a] => store(out, stride, group_pass::<Q8, MIN, VNNI, 1>(group, nb, [a])),
+                    [a, b] => store(out, stride, group_pass::<Q8, MIN, VNNI, 2>(group, nb, [a, b])),
+                    [a, b, c] => store(out, stride, group_pass::<Q8, MIN, VNNI, 3>(group, nb, [a, b, c])),
+                    [a, b, c, d] => store(out, stride, group_pass::<Q8, MIN, VNNI, 4>(group, nb, [a, b, c, d])),
                     _ => unreachable!("passes of 1 to {PASS} rows"),
                 }
             }
-            i += rows.len();
         }
     }
 }
 
-/// A group's outputs for activation rows i.. into `out` [GROUP, n].
+/// A group's sixteen outputs for each of XR activation rows, `stride` apart.
+///
+/// # Safety
+/// `out + j · stride .. + GROUP` must be valid for writes for every j < XR.
 #[inline(always)]
-unsafe fn store<const XR: usize>(out: &mut [f32], n: usize, i: usize, acc: [__m512; XR]) {
+unsafe fn store<const XR: usize>(out: *mut f32, stride: usize, acc: [__m512; XR]) {
     for (j, v) in acc.into_iter().enumerate() {
-        let mut lanes = [0f32; GROUP];
-        // SAFETY: `lanes` holds 16 f32.
-        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), v) };
-        for (r, l) in lanes.into_iter().enumerate() {
-            out[r * n + i + j] = l;
-        }
+        // SAFETY: the caller's contract.
+        unsafe { _mm512_storeu_ps(out.add(j * stride), v) };
     }
 }
 
@@ -113,7 +132,7 @@ unsafe fn group_pass<const Q8: bool, const MIN: bool, const VNNI: bool, const XR
     nb: usize,
     xs: [&ActRow<'_>; XR],
 ) -> [__m512; XR] {
-    let size = stride(Q8, MIN);
+    let size = stride_of(Q8, MIN);
     // SAFETY: the caller's contract; every load below is within group-block b or the
     // activations' block b.
     unsafe {
