@@ -155,6 +155,10 @@ pub fn llama_bench() -> Result<std::path::PathBuf, String> {
             .arg("-B")
             .arg(&build)
             .args(["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF"])
+            // Without AMX: on Xeons that report it to a VM without letting it run, its kernels
+            // die of SIGILL (GCC keeps an explicit -mno-* against -march=native).
+            .args(["-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"])
+            .args(["-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"])
             .args([
                 "-DLLAMA_BUILD_TESTS=OFF",
                 "-DLLAMA_BUILD_EXAMPLES=OFF",
