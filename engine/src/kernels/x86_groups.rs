@@ -31,19 +31,13 @@ pub(crate) unsafe fn matmul(
     stride: usize,
 ) {
     // SAFETY: passed on from the caller.
-    unsafe {
-        match kind {
-            BlockKind::Q4_0 => passes::<false, false, false>(groups, nb, xs, out, stride),
-            BlockKind::Q4_1 => passes::<false, true, false>(groups, nb, xs, out, stride),
-            BlockKind::Q8_0 => passes::<true, false, false>(groups, nb, xs, out, stride),
-        }
-    }
+    unsafe { by_kind::<false>(kind, groups, nb, xs, out, stride) }
 }
 
 /// As [`matmul`], summing the pairs with `vpdpwssd`.
 ///
 /// # Safety
-/// The processor must support AVX-512 F, BW and VNNI, AVX2, FMA and F16C.
+/// As [`matmul`], and the processor must support AVX-512 VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
 pub(crate) unsafe fn matmul_vnni(
     kind: BlockKind,
@@ -54,11 +48,26 @@ pub(crate) unsafe fn matmul_vnni(
     stride: usize,
 ) {
     // SAFETY: passed on from the caller.
+    unsafe { by_kind::<true>(kind, groups, nb, xs, out, stride) }
+}
+
+/// # Safety
+/// As [`matmul`]; inlined into the two entry points, which enable the instruction sets.
+#[inline(always)]
+unsafe fn by_kind<const VNNI: bool>(
+    kind: BlockKind,
+    groups: &[u8],
+    nb: usize,
+    xs: &[ActRow<'_>],
+    out: *mut f32,
+    stride: usize,
+) {
+    // SAFETY: passed on from the caller.
     unsafe {
         match kind {
-            BlockKind::Q4_0 => passes::<false, false, true>(groups, nb, xs, out, stride),
-            BlockKind::Q4_1 => passes::<false, true, true>(groups, nb, xs, out, stride),
-            BlockKind::Q8_0 => passes::<true, false, true>(groups, nb, xs, out, stride),
+            BlockKind::Q4_0 => passes::<false, false, VNNI>(groups, nb, xs, out, stride),
+            BlockKind::Q4_1 => passes::<false, true, VNNI>(groups, nb, xs, out, stride),
+            BlockKind::Q8_0 => passes::<true, false, VNNI>(groups, nb, xs, out, stride),
         }
     }
 }
