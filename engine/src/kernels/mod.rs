@@ -18,8 +18,9 @@
 //! nibbles for every row ([`Isa::widens_batches_of`]).
 //!
 //! One kernel family per instruction set: [`scalar`] (the reference every other is tested
-//! against), `x86` (AVX2 + FMA + F16C, or AVX-512 F + BW, picked at run time) and `wasm` (simd128, compiled in when the
-//! worker is built with `+simd128`).
+//! against), `x86` (AVX2 + FMA + F16C, or AVX-512 F + BW, picked at run time), `x86_groups`
+//! (AVX-512 over blocks repacked sixteen rows at a time, [`row_groups`]: what AVX-512 machines
+//! run) and `wasm` (simd128, compiled in when the worker is built with `+simd128`).
 
 mod acts;
 mod block_rows;

@@ -54,9 +54,10 @@ pub enum WeightFormat {
 /// A weight matrix of `rows` outputs × `cols` inputs, kept in its GGUF block format, byte for
 /// byte: a row is `cols / 32` blocks, each its f16 scale (and f16 minimum), then its quants.
 /// Loaded from a file parsed with [`crate::gguf::Gguf::parse_shared`], the blocks are the
-/// file's own bytes ([`BlockRows`]), not a copy.
+/// file's own bytes ([`BlockRows`]), not a copy — except where [`PackedMatrix::for_isa`]
+/// reorders them for AVX-512 ([`RowGroups`]: the same bytes, sixteen rows interleaved).
 ///
-/// The blocks are not repacked into wider scales: decode reads every weight once per token, so
+/// The blocks are not widened to larger scales: decode reads every weight once per token, so
 /// its speed is the memory traffic, and the file's 20 bytes per 32 Q4_1 weights are the least
 /// there is (f32 scales would add 20%). Kernels widen the f16 scales in registers (F16C on x86).
 #[derive(Clone, Debug)]
