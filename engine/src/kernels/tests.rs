@@ -123,6 +123,25 @@ fn row_groups_hold_the_files_rows_and_products() {
             }
         }
     }
+    // The largest integer sums a kernel meets: every nibble 15 against activations that all
+    // quantize to ±32767.
+    for (ty, head) in [(TensorType::Q4_0, 2), (TensorType::Q4_1, 4)] {
+        let mut bytes = random_tensor(ty, rows, cols, &mut rng);
+        for block in bytes.chunks_exact_mut(head + QK / 2) {
+            block[head..].fill(0xff);
+        }
+        let m = PackedMatrix::from_gguf(ty, &bytes, rows, cols).unwrap();
+        let grouped = m.clone().in_row_groups();
+        for sign in [1.0, -1.0] {
+            let x = vec![sign; 3 * cols];
+            let scalar = m.matmul_integer(&x, 3, Isa::Scalar);
+            for isa in Isa::all() {
+                for (i, (s, g)) in scalar.iter().zip(&grouped.matmul(&x, isa)).enumerate() {
+                    assert!((s - g).abs() <= 1e-5 * s.abs(), "{ty:?} [{i}]: {} {g} vs scalar {s}", isa.name());
+                }
+            }
+        }
+    }
     // A matrix of a partial group keeps the file's layout.
     let odd = PackedMatrix::from_gguf(TensorType::Q4_1, &random_tensor(TensorType::Q4_1, 20, 64, &mut rng), 20, 64);
     let odd = odd.unwrap();

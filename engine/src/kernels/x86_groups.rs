@@ -10,6 +10,11 @@ use super::acts::ActRow;
 use super::blocks::BlockKind;
 use super::row_groups::GROUP;
 
+/// Group-blocks ahead of the one in use that a pass prefetches: two (a Q4_1 group-block is
+/// 320 bytes) took longer per chat step than six, eight or twelve, alternating the binaries
+/// with `tiller bench`; twenty was slower again.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Activation rows one pass over a group's weights serves; more are taken this many at a time
 /// while the group's blocks are still in cache.
 const PASS: usize = 4;
@@ -146,12 +151,11 @@ unsafe fn group_pass<const Q8: bool, const MIN: bool, const VNNI: bool, const XR
     // activations' block b.
     unsafe {
         let mut acc = [_mm512_setzero_ps(); XR];
-        let nibble = _mm512_set1_epi16(0x0f);
         for b in 0..nb {
             let block = group.add(b * size);
-            // Two group-blocks ahead: the stream the hardware prefetcher follows, started early.
+            // The stream the hardware prefetcher follows, started early.
             for line in (0..size).step_by(64) {
-                _mm_prefetch::<_MM_HINT_T0>(block.wrapping_add(2 * size + line).cast());
+                _mm_prefetch::<_MM_HINT_T0>(block.wrapping_add(PREFETCH_AHEAD * size + line).cast());
             }
             let d = _mm512_cvtph_ps(_mm256_loadu_si256(block.cast()));
             let mut isum = [_mm512_setzero_si512(); XR];
@@ -164,17 +168,28 @@ unsafe fn group_pass<const Q8: bool, const MIN: bool, const VNNI: bool, const XR
                     }
                 }
             } else {
+                // Nibbles 0 and 1 of a lane are masked out in place (nibble 1 after one shift),
+                // nibbles 2 and 3 as 256 times their value into sums of their own, exact
+                // multiples of 256 that one shift brings back per row: three shifts a chunk
+                // were as many instructions as the multiply-adds of one row, on the same port.
+                // |Σ| ≤ 16 elements · 15 · 256 · 32767 < 2³¹.
+                let (low, high) = (_mm512_set1_epi16(0x000f), _mm512_set1_epi16(0x0f00));
+                let mut isum_high = [_mm512_setzero_si512(); XR];
                 let q = block.add(if MIN { 4 } else { 2 } * GROUP);
                 for c in 0..4 {
                     let raw = _mm512_loadu_si512(q.add(64 * c).cast());
-                    let ws =
-                        [raw, _mm512_srli_epi16::<4>(raw), _mm512_srli_epi16::<8>(raw), _mm512_srli_epi16::<12>(raw)];
-                    for (s, w) in ws.into_iter().enumerate() {
-                        let w = _mm512_and_si512(w, nibble);
-                        for j in 0..XR {
-                            isum[j] = dot::<VNNI>(isum[j], w, pair(xs[j], b, 4 * c + s));
-                        }
+                    let odd = _mm512_srli_epi16::<4>(raw);
+                    let (w0, w1) = (_mm512_and_si512(raw, low), _mm512_and_si512(odd, low));
+                    let (w2, w3) = (_mm512_and_si512(raw, high), _mm512_and_si512(odd, high));
+                    for j in 0..XR {
+                        isum[j] = dot::<VNNI>(isum[j], w0, pair(xs[j], b, 4 * c));
+                        isum[j] = dot::<VNNI>(isum[j], w1, pair(xs[j], b, 4 * c + 1));
+                        isum_high[j] = dot::<VNNI>(isum_high[j], w2, pair(xs[j], b, 4 * c + 2));
+                        isum_high[j] = dot::<VNNI>(isum_high[j], w3, pair(xs[j], b, 4 * c + 3));
                     }
+                }
+                for j in 0..XR {
+                    isum[j] = _mm512_add_epi32(isum[j], _mm512_srai_epi32::<8>(isum_high[j]));
                 }
             }
             let m = if MIN {
