@@ -39,6 +39,8 @@ mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 #[cfg(target_arch = "x86_64")]
+mod x86_attention;
+#[cfg(target_arch = "x86_64")]
 mod x86_groups;
 
 pub use acts::QuantizedRows;

@@ -6,7 +6,10 @@
 //! a decode step — more than the ops themselves. Each function is one pass over its rows.
 //!
 //! The inner loops keep eight partial sums, a shape the compiler turns into SIMD on every
-//! target (SSE natively, simd128 in the worker) without `unsafe`.
+//! target (SSE natively, simd128 in the worker) without `unsafe`. Attention's two loops per
+//! cached position also have AVX-512 versions (`x86_attention`), picked at run time.
+
+use super::Isa;
 
 /// Σ a·b, in eight lanes.
 #[inline]
@@ -218,8 +221,9 @@ impl Heads {
             }
             return out;
         }
+        let isa = Isa::detect();
         for h in 0..self.n_head {
-            let o = self.attend_head(&SeqAttention { q, seq, start, k, v }, q_stride, h);
+            let o = self.attend_head(&SeqAttention { q, seq, start, k, v }, q_stride, h, isa);
             for (i, o) in o.chunks_exact(hd).enumerate() {
                 out[(i * self.n_head + h) * hd..(i * self.n_head + h + 1) * hd].copy_from_slice(o);
             }
@@ -228,23 +232,20 @@ impl Heads {
     }
 
     /// Query head `h` of [`Heads::attend`]'s rows, a dot per key: [seq, head_dim].
-    fn attend_head(&self, s: &SeqAttention<'_>, q_stride: usize, h: usize) -> Vec<f32> {
+    fn attend_head(&self, s: &SeqAttention<'_>, q_stride: usize, h: usize, isa: Isa) -> Vec<f32> {
         let SeqAttention { q, seq, start, k, v } = *s;
         let (hd, kv_dim) = (self.head_dim, self.kv_dim());
         let kv = (h / (self.n_head / self.n_kv)) * hd;
+        let (k, v) = (&k[kv..], &v[kv..]);
         let scale = 1.0 / (hd as f32).sqrt();
         let mut out = vec![0f32; seq * hd];
         let mut scores = vec![0f32; start + seq];
         for (i, o) in out.chunks_exact_mut(hd).enumerate() {
-            let seen = start + i + 1;
+            let seen = &mut scores[..start + i + 1];
             let q_h = &q[i * q_stride + h * hd..i * q_stride + (h + 1) * hd];
-            for (p, s) in scores[..seen].iter_mut().enumerate() {
-                *s = dot(q_h, &k[p * kv_dim + kv..p * kv_dim + kv + hd]) * scale;
-            }
-            softmax_causal(&mut scores, seen);
-            for (p, &w) in scores[..seen].iter().enumerate() {
-                axpy(o, w, &v[p * kv_dim + kv..p * kv_dim + kv + hd]);
-            }
+            head_scores(isa, q_h, k, kv_dim, scale, seen);
+            softmax_causal(seen, seen.len());
+            head_values(isa, seen, v, kv_dim, o);
         }
         out
     }
@@ -255,6 +256,7 @@ impl Heads {
     /// with the other thread idle.
     pub fn attend_many(&self, q_stride: usize, seqs: &[SeqAttention<'_>]) -> Vec<f32> {
         let per_head = |s: &SeqAttention<'_>| s.seq < GEMM_ROWS;
+        let isa = Isa::detect();
         // (sequence, head), or (sequence, None) for a prompt's whole GEMM route.
         let units: Vec<(usize, Option<usize>)> = seqs
             .iter()
@@ -269,7 +271,7 @@ impl Heads {
             let (i, h) = units[u];
             let s = &seqs[i];
             match h {
-                Some(h) => self.attend_head(s, q_stride, h),
+                Some(h) => self.attend_head(s, q_stride, h, isa),
                 None => self.attend(s.q, q_stride, s.seq, s.start, s.k, s.v),
             }
         });
@@ -300,6 +302,49 @@ pub struct SeqAttention<'a> {
     pub start: usize,
     pub k: &'a [f32],
     pub v: &'a [f32],
+}
+
+/// scores[p] = scale · q · k[p · kv_dim..][..q.len()]: one head's query against its cached keys.
+fn head_scores(isa: Isa, q: &[f32], k: &[f32], kv_dim: usize, scale: f32, scores: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        use super::x86_attention::scores as avx512;
+        // SAFETY: `Isa::Avx512` is only detected, or listed by `Isa::all`, where the processor
+        // has AVX-512 F.
+        match q.len() {
+            16 => return unsafe { avx512::<1>(q, k, kv_dim, scale, scores) },
+            32 => return unsafe { avx512::<2>(q, k, kv_dim, scale, scores) },
+            64 => return unsafe { avx512::<4>(q, k, kv_dim, scale, scores) },
+            128 => return unsafe { avx512::<8>(q, k, kv_dim, scale, scores) },
+            _ => {}
+        }
+    }
+    let _ = isa;
+    let hd = q.len();
+    for (p, s) in scores.iter_mut().enumerate() {
+        *s = dot(q, &k[p * kv_dim..p * kv_dim + hd]) * scale;
+    }
+}
+
+/// out = Σ_p weights[p] · v[p · kv_dim..][..out.len()]: one head's output from its cached values.
+fn head_values(isa: Isa, weights: &[f32], v: &[f32], kv_dim: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        use super::x86_attention::weighted_sum as avx512;
+        // SAFETY: as in `head_scores`.
+        match out.len() {
+            16 => return unsafe { avx512::<1>(weights, v, kv_dim, out) },
+            32 => return unsafe { avx512::<2>(weights, v, kv_dim, out) },
+            64 => return unsafe { avx512::<4>(weights, v, kv_dim, out) },
+            128 => return unsafe { avx512::<8>(weights, v, kv_dim, out) },
+            _ => {}
+        }
+    }
+    let _ = isa;
+    let hd = out.len();
+    for (p, &w) in weights.iter().enumerate() {
+        axpy(out, w, &v[p * kv_dim..p * kv_dim + hd]);
+    }
 }
 
 /// Softmax over `row[..seen]`; the keys after it (later positions) get weight 0. A NaN score
@@ -421,6 +466,36 @@ mod tests {
         let many = heads.attend_many(stride, &seqs);
         let alone: Vec<f32> = seqs.iter().flat_map(|s| heads.attend(s.q, stride, s.seq, s.start, s.k, s.v)).collect();
         assert_eq!(many, alone);
+    }
+
+    /// Every instruction set's attention rows (AVX-512's for heads of 16–128 values) match the
+    /// portable loops', and a NaN key poisons the rows that see it on each.
+    #[test]
+    fn attention_rows_match_across_isas() {
+        for hd in [16, 24, 32, 64, 128] {
+            let heads = Heads { n_head: 6, n_kv: 2, head_dim: hd };
+            let stride = heads.q_dim() + 3;
+            let (seq, start) = (3, 37);
+            let q: Vec<f32> = values(seq * stride, 1).iter().map(|x| 4.0 * x).collect();
+            let (mut k, v) = (values((start + seq) * heads.kv_dim(), 2), values((start + seq) * heads.kv_dim(), 3));
+            for poisoned in [false, true] {
+                if poisoned {
+                    k[(start + 1) * heads.kv_dim() + 1] = f32::NAN; // kv head 0 at the second row's position
+                }
+                let s = SeqAttention { q: &q, seq, start, k: &k, v: &v };
+                for h in 0..heads.n_head {
+                    let want = heads.attend_head(&s, stride, h, Isa::Scalar);
+                    for isa in Isa::all() {
+                        let got = heads.attend_head(&s, stride, h, isa);
+                        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                            let (row, ok) = (i / hd, (a - b).abs() < 1e-5 || (a.is_nan() && b.is_nan()));
+                            assert!(ok, "{} hd {hd} head {h} row {row}: {a} vs {b}", isa.name());
+                            assert_eq!(b.is_nan(), poisoned && h < 3 && row >= 1, "which rows a NaN key reaches");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Attention to a single key returns its value, whatever the scores.
