@@ -14,7 +14,7 @@
 
 use crate::concept::GateReading;
 use crate::gate::{self, SteerPlan};
-use crate::kernels::ops;
+use crate::kernels::{ops, parallel};
 use crate::model::{Llama, ModelError};
 use crate::probe::{Probes, Reading};
 use crate::sample::{SampleError, Sampler, SamplingParams};
@@ -161,9 +161,11 @@ impl<'m> Compare<'m> {
         if self.plain.ended && self.steered.ended {
             return Ok(None);
         }
-        let plain = self.plain.choose(None);
+        // Each side's sampling and likely-token lists are passes over the vocabulary: a
+        // thread each.
         let shadow = self.shadow_reading.take().map(|r| (self.shadow.logits(), r));
-        let steered = self.steered.choose(shadow);
+        let (plain, steered) = (&mut self.plain, &mut self.steered);
+        let (plain, steered) = parallel::join(|| plain.choose(None), || steered.choose(shadow));
         if let Some(Ok(s)) = &steered {
             self.shadow.follow(s.token);
         }

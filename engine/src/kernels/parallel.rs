@@ -65,6 +65,15 @@ pub(crate) fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Ve
     (0..n).map(f).collect()
 }
 
+/// `(a(), b())`, the two on different threads where there are any.
+pub(crate) fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+    if rayon::current_num_threads() > 1 {
+        return rayon::join(a, b);
+    }
+    (a(), b())
+}
+
 /// Run `f` on one of the pool's threads, so that the products inside it split their rows
 /// between that thread and the others without waking the caller: called from outside the
 /// pool, every product would block the caller on a latch and wake it again when done (a
