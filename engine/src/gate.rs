@@ -5,12 +5,14 @@
 //! ```text
 //! prefill with `always`, reading the condition's block over the prompt's tail
 //!   ├─ score ≤ threshold ─► the reply runs with `always`
-//!   └─ score > threshold ─► re-run the tail with `always + gated`; the reply runs with it
-//!                           (its first k tokens, or all of them)
+//!   └─ score > threshold ─► re-run the prompt (its last positions, or all of it) with
+//!                           `always + gated`; the reply runs with it (its first k tokens, or
+//!                           all of them)
 //! ```
 //!
-//! The tail is re-run because its last position predicts the reply's first token, where a
-//! dialogue model decides whether to refuse; the re-run costs a forward of a few tokens, once.
+//! The prompt is re-run because its last position predicts the reply's first token, where a
+//! dialogue model decides whether to refuse; the re-run costs a second forward of the prompt
+//! (or of its tail), once a reply.
 
 use burn::tensor::{Device, Tensor};
 
@@ -129,7 +131,8 @@ pub async fn prefill_reading(
         if let (Some(g), Some(r)) = (&plan.gated, reading)
             && r.engaged()
         {
-            seq.rewind(g.condition.tail.min(seq.tokens().len()));
+            let again = g.condition.prompt_tokens.unwrap_or(usize::MAX);
+            seq.rewind(again.min(seq.tokens().len()));
             open.push((&mut **seq, &g.engaged));
         }
     }

@@ -99,7 +99,11 @@ struct ConditionArgs {
     /// Blocks A-B the probe may read (the best by 5-fold cross-validated AUROC is kept)
     #[arg(long, default_value = "1-29")]
     layers: String,
-    /// Reply tokens the gated vector steers after the prompt's tail (0: the whole reply)
+    /// The prompt's last positions run again with the gated vector when the gate opens (0: the
+    /// whole prompt; default: the tail the probe reads)
+    #[arg(long)]
+    prompt_tokens: Option<usize>,
+    /// Reply tokens the gated vector steers after the prompt (0: the whole reply)
     #[arg(long, default_value_t = 0)]
     reply_tokens: usize,
     /// L2 penalty of the logistic probe (on standardised features)
@@ -291,6 +295,11 @@ fn condition(a: ConditionArgs) -> Result<(), String> {
         probe,
         threshold,
         tail,
+        prompt_tokens: match a.prompt_tokens {
+            None => Some(tail),
+            Some(0) => None,
+            Some(k) => Some(k),
+        },
         reply_tokens: (a.reply_tokens > 0).then_some(a.reply_tokens),
     };
     condition.check(n_layer, m.model.config.n_embd).map_err(|e| e.to_string())?;

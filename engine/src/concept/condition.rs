@@ -28,7 +28,10 @@ pub struct ConditionVector {
     pub threshold: f32,
     /// How many of the prompt's last positions are read.
     pub tail: usize,
-    /// Reply tokens that get the gated direction after the template's (`None`: the whole reply).
+    /// The prompt's last positions that are run again with the gated direction when the gate
+    /// opens (`None`: the whole prompt). Files without the key re-run the tail.
+    pub prompt_tokens: Option<usize>,
+    /// Reply tokens that get the gated direction after the prompt (`None`: the whole reply).
     pub reply_tokens: Option<usize>,
 }
 
@@ -75,6 +78,7 @@ impl ConditionVector {
             (THRESHOLD, Value::F32(self.threshold)),
             (BIAS, Value::F32(self.probe.bias)),
             (TAIL, Value::U32(self.tail as u32)),
+            (PROMPT_TOKENS, Value::U32(self.prompt_tokens.map_or(0, |k| k as u32))),
             (REPLY_TOKENS, Value::U32(self.reply_tokens.map_or(0, |k| k as u32))),
             (WEIGHTS, Value::Array(self.probe.weights.iter().map(|&x| Value::F32(x)).collect())),
         ]
@@ -91,11 +95,14 @@ impl ConditionVector {
             let weights: Vec<f32> =
                 g.get(WEIGHTS)?.as_array()?.iter().map(|v| v.as_f64().map(|x| x as f32)).collect::<Option<_>>()?;
             let reply_tokens = g.get(REPLY_TOKENS).and_then(Value::as_u64).unwrap_or(0) as usize;
+            let tail = g.get(TAIL)?.as_u64()? as usize;
+            let prompt_tokens = g.get(PROMPT_TOKENS).map_or(Some(tail as u64), Value::as_u64)? as usize;
             Some(Self {
                 layer: g.get(LAYER)?.as_u64()? as usize,
                 probe: Logistic { weights, bias: g.get(BIAS)?.as_f64()? as f32 },
                 threshold: g.get(THRESHOLD)?.as_f64()? as f32,
-                tail: g.get(TAIL)?.as_u64()? as usize,
+                tail,
+                prompt_tokens: (prompt_tokens > 0).then_some(prompt_tokens),
                 reply_tokens: (reply_tokens > 0).then_some(reply_tokens),
             })
         };
@@ -107,6 +114,7 @@ const LAYER: &str = "tiller.condition.layer";
 const THRESHOLD: &str = "tiller.condition.threshold";
 const BIAS: &str = "tiller.condition.bias";
 const TAIL: &str = "tiller.condition.tail";
+const PROMPT_TOKENS: &str = "tiller.condition.prompt_tokens";
 const REPLY_TOKENS: &str = "tiller.condition.reply_tokens";
 const WEIGHTS: &str = "tiller.condition.weights";
 /// The first format (a mean-difference direction over the whole prompt), never shipped.
@@ -187,6 +195,7 @@ mod tests {
             probe: Logistic { weights: vec![0.5, -1.0], bias: 0.25 },
             threshold: 0.4,
             tail: 6,
+            prompt_tokens: None,
             reply_tokens: Some(8),
         };
         let mut keys = c.keys();
@@ -196,6 +205,12 @@ mod tests {
         keys.retain(|(k, _)| *k != BIAS);
         let bytes = crate::gguf::write_f32_gguf(&keys, &[("direction.1", vec![2], &[1.0, 0.0])]);
         assert_eq!(ConditionVector::from_gguf(&Gguf::parse(&bytes).unwrap()), Err(ConceptError::IncompleteCondition));
+        // A file from before `prompt_tokens` re-runs the tail.
+        let mut old = c.keys();
+        old.retain(|(k, _)| *k != PROMPT_TOKENS);
+        let bytes = crate::gguf::write_f32_gguf(&old, &[("direction.1", vec![2], &[1.0, 0.0])]);
+        let read = ConditionVector::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap().unwrap();
+        assert_eq!(read.prompt_tokens, Some(6));
         assert!(c.check(8, 2).is_ok());
         assert!(c.check(7, 2).is_err() && c.check(8, 3).is_err());
     }
@@ -207,6 +222,7 @@ mod tests {
             probe: Logistic { weights: vec![1.0], bias: 0.0 },
             threshold: 0.5,
             tail: 1,
+            prompt_tokens: Some(1),
             reply_tokens: None,
         };
         assert!(c.read(&[2.0]).engaged() && !c.read(&[-2.0]).engaged());

@@ -72,6 +72,7 @@ mod tests {
                 probe: crate::concept::Logistic { weights: vec![0.0, 1.0], bias: -2.5 },
                 threshold: 0.5,
                 tail: 6,
+                prompt_tokens: Some(3),
                 reply_tokens: None,
             }),
         };

@@ -28,7 +28,14 @@ fn strong(m: &LoadedModel, device: &Device, scale: f32) -> Steering {
 fn condition(m: &LoadedModel, threshold: f32, reply_tokens: Option<usize>) -> ConditionVector {
     let n = m.model.config.n_embd;
     let weights = (0..n).map(|i| if i % 2 == 0 { 0.3 } else { -0.2 }).collect();
-    ConditionVector { layer: 1, probe: Logistic { weights, bias: 0.1 }, threshold, tail: TAIL, reply_tokens }
+    ConditionVector {
+        layer: 1,
+        probe: Logistic { weights, bias: 0.1 },
+        threshold,
+        tail: TAIL,
+        prompt_tokens: Some(TAIL),
+        reply_tokens,
+    }
 }
 
 fn plan(m: &LoadedModel, device: &Device, threshold: f32, reply_tokens: Option<usize>) -> SteerPlan {
@@ -77,6 +84,24 @@ fn a_closed_gate_leaves_the_reply_unsteered_and_an_open_one_steers_it() {
     // is the model's own continuation.
     let (first_two, _) = reply(&m, plan(&m, &device, -1.0, Some(2)), &prompt);
     assert_eq!(first_two[..2], steered[..2]);
+}
+
+/// With `prompt_tokens: None` an open gate runs the whole prompt again: on a prompt longer than
+/// the tail the reply is plain steering's, which running the tail again alone is not.
+#[test]
+fn an_open_gate_over_the_whole_prompt_is_plain_steering() {
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    let prompt = m.tokenizer.encode("<|im_start|>hi there, how are you doing on this fine day", true);
+    assert!(prompt.len() > TAIL);
+    let (steered, _) = reply(&m, strong(&m, &device, 1.0), &prompt);
+    let c = &m.model.config;
+    let whole = ConditionVector { prompt_tokens: None, ..condition(&m, -1.0, None) };
+    let gated = strong(&m, &device, 1.0);
+    let whole = SteerPlan::gated(Steering::none(), &gated, whole, c.n_layer, c.n_embd, &device).unwrap();
+    assert_eq!(reply(&m, whole, &prompt).0, steered);
+    let (tail_only, _) = reply(&m, plan(&m, &device, -1.0, None), &prompt);
+    assert_ne!(tail_only, steered, "running the tail again alone must differ for this to test anything");
 }
 
 #[test]
