@@ -94,13 +94,15 @@ fn an_open_gate_over_the_whole_prompt_is_plain_steering() {
     let m = tiny::load(&device);
     let prompt = m.tokenizer.encode("<|im_start|>hi there, how are you doing on this fine day", true);
     assert!(prompt.len() > TAIL);
-    let (steered, _) = reply(&m, strong(&m, &device, 1.0), &prompt);
+    let gated = strong(&m, &device, 4.0);
+    let (steered, _) = reply(&m, gated.clone(), &prompt);
     let c = &m.model.config;
-    let whole = ConditionVector { prompt_tokens: None, ..condition(&m, -1.0, None) };
-    let gated = strong(&m, &device, 1.0);
-    let whole = SteerPlan::gated(Steering::none(), &gated, whole, c.n_layer, c.n_embd, &device).unwrap();
-    assert_eq!(reply(&m, whole, &prompt).0, steered);
-    let (tail_only, _) = reply(&m, plan(&m, &device, -1.0, None), &prompt);
+    let open = |prompt_tokens| {
+        let condition = ConditionVector { prompt_tokens, ..condition(&m, -1.0, None) };
+        SteerPlan::gated(Steering::none(), &gated, condition, c.n_layer, c.n_embd, &device).unwrap()
+    };
+    assert_eq!(reply(&m, open(None), &prompt).0, steered);
+    let (tail_only, _) = reply(&m, open(Some(TAIL)), &prompt);
     assert_ne!(tail_only, steered, "running the tail again alone must differ for this to test anything");
 }
 
