@@ -5,7 +5,7 @@
 //! ```text
 //! prefill with `always`, reading the condition's block over the prompt's tail
 //!   ├─ score ≤ threshold ─► the reply runs with `always`
-//!   └─ score > threshold ─► re-run the prompt (its last positions, or all of it) with
+//!   └─ score > threshold ─► re-run the prompt (its last positions, or all of this turn's) with
 //!                           `always + gated`; the reply runs with it (its first k tokens, or
 //!                           all of them)
 //! ```
@@ -71,6 +71,18 @@ impl SteerPlan {
         &self.always
     }
 
+    /// How many of the last prompt positions an open gate runs again with the gated part, when
+    /// this prefill runs `waiting` new ones after `cached` kept from earlier turns: the
+    /// condition's `prompt_tokens`, or this turn's new positions (on a first turn, the whole
+    /// prompt; later, earlier turns keep the keys and values they were made with, so a long
+    /// chat is not run through the model again for every request).
+    pub(crate) fn again(&self, reading: Option<GateReading>, waiting: usize, cached: usize) -> usize {
+        match (&self.gated, reading) {
+            (Some(g), Some(r)) if r.engaged() => g.condition.prompt_tokens.unwrap_or(waiting).min(cached + waiting),
+            _ => 0,
+        }
+    }
+
     /// The steering for the forward of a reply's `nth` chosen token (1 = the first).
     pub(crate) fn for_reply(&self, reading: Option<GateReading>, nth: usize) -> &Steering {
         match (&self.gated, reading) {
@@ -95,7 +107,9 @@ pub async fn prefill(
 
 /// As [`prefill`], with each condition read from `requests[i]` on its own where one is given
 /// (in a fresh forward: the latest request without the turns before it), else from the end of
-/// the sequence's prompt.
+/// the sequence's prompt: as the prompt runs when nothing of it is cached, in a fresh forward
+/// of the whole prompt when some is (a reply asked for again runs only its last token, too few
+/// for the tail).
 pub async fn prefill_reading(
     model: &Llama,
     seqs: &mut [&mut Sequence],
@@ -106,33 +120,42 @@ pub async fn prefill_reading(
     assert_eq!(seqs.len(), plans.len(), "one plan per sequence");
     assert_eq!(seqs.len(), requests.len(), "one request (or none) per sequence");
     let lens: Vec<usize> = seqs.iter().map(|s| s.waiting().len()).collect();
+    let cached: Vec<usize> = seqs.iter().map(|s| s.tokens().len()).collect();
+    let whole: Vec<Option<Vec<u32>>> = seqs
+        .iter()
+        .zip(plans)
+        .zip(requests)
+        .map(|((s, p), r)| {
+            (p.condition().is_some() && r.is_none() && !s.tokens().is_empty())
+                .then(|| [s.tokens(), s.waiting()].concat())
+        })
+        .collect();
+    let requests: Vec<Option<&[u32]>> = requests.iter().zip(&whole).map(|(r, w)| (*r).or(w.as_deref())).collect();
     let wants: Vec<Option<(usize, usize)>> = plans
         .iter()
         .zip(&lens)
-        .zip(requests)
+        .zip(&requests)
         .map(|((p, &len), r)| p.condition().filter(|_| r.is_none()).map(|c| (c.layer, c.tail.min(len))))
         .collect();
     let mut capture = TailCapture { wants, lens: lens.clone(), got: seqs.iter().map(|_| None).collect() };
-    let steer = PerSequence { steerings: plans.iter().map(|p| &p.always).collect(), lens };
+    let steer = PerSequence { steerings: plans.iter().map(|p| &p.always).collect(), lens: lens.clone() };
     advance(model, seqs, &mut (&mut capture, (steer, extra))).await?;
 
     let n_embd = model.config.n_embd;
     let mut readings = Vec::with_capacity(seqs.len());
-    for ((plan, got), request) in plans.iter().zip(capture.got).zip(requests) {
+    for ((plan, got), request) in plans.iter().zip(capture.got).zip(&requests) {
         readings.push(match (plan.condition(), got, request) {
-            (Some(c), _, Some(request)) => Some(read_alone(model, request, c).await?),
+            (Some(c), _, Some(request)) => Some(read_alone(model, request, &plan.always, c).await?),
             (Some(c), Some(rows), None) => Some(c.read(&crate::concept::tail_mean(&rows.read().await?, n_embd))),
             _ => None,
         });
     }
 
     let mut open: Vec<(&mut Sequence, &Steering)> = Vec::new();
-    for ((seq, plan), reading) in seqs.iter_mut().zip(plans).zip(&readings) {
-        if let (Some(g), Some(r)) = (&plan.gated, reading)
-            && r.engaged()
-        {
-            let again = g.condition.prompt_tokens.unwrap_or(usize::MAX);
-            seq.rewind(again.min(seq.tokens().len()));
+    for (i, (seq, plan)) in seqs.iter_mut().zip(plans).enumerate() {
+        let again = plan.again(readings[i], lens[i], cached[i]);
+        if let Some(g) = plan.gated.as_ref().filter(|_| again > 0) {
+            seq.rewind(again);
             open.push((&mut **seq, &g.engaged));
         }
     }
@@ -147,12 +170,19 @@ pub async fn prefill_reading(
     Ok(readings)
 }
 
-/// `condition` read from `request` in a forward of its own, unsteered, as the probe was fitted.
-async fn read_alone(model: &Llama, request: &[u32], condition: &ConditionVector) -> Result<GateReading, ModelError> {
+/// `condition` read from `request` in a forward of its own, run as a prompt runs (with the
+/// plan's `always` part), so a reading does not depend on what the cache held.
+async fn read_alone(
+    model: &Llama,
+    request: &[u32],
+    always: &Steering,
+    condition: &ConditionVector,
+) -> Result<GateReading, ModelError> {
     let tail = condition.tail.min(request.len());
     let mut capture =
         TailCapture { wants: vec![Some((condition.layer, tail))], lens: vec![request.len()], got: vec![None] };
-    model.forward_batch(&[request], &mut [model.new_cache()], &mut capture, Logits::Last)?;
+    let steer = PerSequence { steerings: vec![always], lens: vec![request.len()] };
+    model.forward_batch(&[request], &mut [model.new_cache()], &mut (&mut capture, steer), Logits::Last)?;
     let rows = capture.got.pop().flatten().ok_or(ModelError::EmptyInput)?.read().await?;
     Ok(condition.read(&crate::concept::tail_mean(&rows, model.config.n_embd)))
 }

@@ -3,7 +3,8 @@
 //! `prefill` runs a new turn (reusing the cached prefix it shares with the last one), `step`
 //! chooses one token and runs it lazily, so the forward for a token is only paid when the caller
 //! asks for the next one. Steering changed mid-reply applies from the next token; a new turn
-//! after a change rebuilds the cache, since cached keys and values carry the old steering.
+//! after a change rebuilds the cache, since cached keys and values carry the old steering (as
+//! does a prompt that leaves a chat whose gate opened).
 
 use crate::concept::GateReading;
 use crate::gate::{self, SteerPlan};
@@ -60,7 +61,11 @@ impl<'m> Session<'m> {
         sampler: Sampler,
         rule: StopRule,
     ) -> Result<&[f32], ModelError> {
-        if self.stale {
+        // After an open gate the cache holds positions run with the gated part; a prompt that
+        // does not continue that chat (a reply asked for again, an edited request, a new chat)
+        // must not inherit them.
+        let engaged = self.gate.is_some_and(|g| g.engaged());
+        if self.stale || (engaged && !tokens.starts_with(self.seq.tokens())) {
             self.seq.forget();
             self.stale = false;
         }

@@ -29,7 +29,8 @@ pub struct ConditionVector {
     /// How many of the prompt's last positions are read.
     pub tail: usize,
     /// The prompt's last positions that are run again with the gated direction when the gate
-    /// opens (`None`: the whole prompt). Files without the key re-run the tail.
+    /// opens (`None`: all of this turn's: the whole prompt on a first turn, the new request in
+    /// a longer chat). Files without the key re-run the tail.
     pub prompt_tokens: Option<usize>,
     /// Reply tokens that get the gated direction after the prompt (`None`: the whole reply).
     pub reply_tokens: Option<usize>,

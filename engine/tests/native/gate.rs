@@ -174,3 +174,91 @@ fn in_a_longer_chat_the_gate_reads_the_latest_request_alone() {
     assert_eq!(in_chat, read(&alone, None), "the reading is the request's alone");
     assert_ne!(in_chat, read(&whole, None), "the earlier turns must move the tail's reading for this to test anything");
 }
+
+/// A reply asked for again (the same prompt, most of it cached) reads the gate as the first
+/// reply did, over the prompt's whole tail, and gates alike; after an open gate the cache is
+/// not reused, since it holds positions run with the gated part.
+#[test]
+fn a_reply_asked_for_again_reads_and_gates_as_the_first() {
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    let prompt = m.tokenizer.encode("<|im_start|>user\nhello there<|im_end|>", true);
+    assert!(prompt.len() > TAIL);
+    let c = &m.model.config;
+    for threshold in [1.0, -1.0] {
+        // An `always` part too, which the reading must see both times.
+        let always = strong(&m, &device, 0.5);
+        let p = SteerPlan::gated(
+            always,
+            &strong(&m, &device, 6.0),
+            condition(&m, threshold, None),
+            c.n_layer,
+            c.n_embd,
+            &device,
+        )
+        .unwrap();
+        let mut session = Session::new(&m.model);
+        session.set_steering(p);
+        let mut turn = || {
+            let rule = StopRule::new(&[], Some(4));
+            let logits = pollster::block_on(session.prefill(&prompt, greedy(), rule)).unwrap().to_vec();
+            let gate = session.gate().unwrap();
+            let reused = session.reused();
+            let mut out = Vec::new();
+            while let Ok(t) = pollster::block_on(session.step()).unwrap() {
+                out.push(t);
+            }
+            (logits, gate, reused, out)
+        };
+        let (logits, gate, _, first) = turn();
+        let (again_logits, again_gate, reused, again) = turn();
+        assert_eq!(again_gate, gate, "the same reading (gate engaged: {})", gate.engaged());
+        assert_eq!(again, first);
+        // A cached prefix and one new position round differently from a whole prefill.
+        let max = again_logits.iter().zip(&logits).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(max < 1e-3, "max |Δ logit| {max}");
+        if gate.engaged() {
+            assert_eq!(reused, 0, "after an open gate the prompt runs afresh");
+        } else {
+            assert_eq!(reused, prompt.len() - 1, "a closed gate leaves the cache to be reused");
+        }
+    }
+}
+
+/// In a longer chat an open gate runs this turn's new positions again, not the earlier turns:
+/// those keep the keys and values they were made with (here the first reply's later tokens,
+/// which the gated part did not steer), so the turn differs from the same conversation run
+/// afresh with the gate open over all of it.
+#[test]
+fn in_a_longer_chat_an_open_gate_runs_only_the_new_turn_again() {
+    use tiller_engine::chat::Message;
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    let c = &m.model.config;
+    let open = || {
+        let condition = ConditionVector { prompt_tokens: None, ..condition(&m, -1.0, Some(1)) };
+        SteerPlan::gated(Steering::none(), &strong(&m, &device, 6.0), condition, c.n_layer, c.n_embd, &device).unwrap()
+    };
+    let encode = |msgs: &[Message]| m.tokenizer.encode(&m.template.render(msgs, true).unwrap(), true);
+    let mut session = Session::new(&m.model);
+    session.set_steering(open());
+    let first = encode(&[Message::user("yo")]);
+    pollster::block_on(session.prefill(&first, greedy(), StopRule::new(&[], Some(4)))).unwrap();
+    let mut reply = Vec::new();
+    while let Ok(t) = pollster::block_on(session.step()).unwrap() {
+        reply.push(t);
+    }
+    // The next turn in tokens (the tiny model's replies need not survive decoding and encoding).
+    let request = encode(&[Message::user("hi")]);
+    let whole = [&first[..], &reply, &request].concat();
+    let rule = || StopRule::new(&[], Some(2));
+    let logits = pollster::block_on(session.prefill_turn(&whole, Some(&request), greedy(), rule())).unwrap().to_vec();
+    assert!(session.gate().unwrap().engaged());
+    assert_eq!(session.reused(), first.len() + reply.len() - 1, "the first turn and its reply come from the cache");
+
+    let mut fresh = Session::new(&m.model);
+    fresh.set_steering(open());
+    let afresh = pollster::block_on(fresh.prefill_turn(&whole, Some(&request), greedy(), rule())).unwrap().to_vec();
+    assert!(fresh.gate().unwrap().engaged());
+    assert_ne!(logits, afresh, "the first reply's later tokens were not run again with the gated part");
+}
