@@ -437,6 +437,9 @@ pub enum VectorOrigin {
 pub struct GatedInfo {
     pub layers: (u32, u32),
     pub strength: f32,
+    /// The share of its strength the slider's own direction keeps while the gate is open,
+    /// where it changes (safety's civility under a refusal).
+    pub parent_share: Option<f32>,
     /// The block the gate's probe reads, and the score above which it opens.
     pub condition_block: u32,
     pub threshold: f32,

@@ -131,6 +131,7 @@ fn every_response_survives_bincode() {
             gated: Some(GatedInfo {
                 layers: (6, 16),
                 strength: 10.0,
+                parent_share: Some(0.5),
                 condition_block: 8,
                 threshold: 0.75,
                 note: "refusal".into(),

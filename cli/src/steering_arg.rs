@@ -20,6 +20,11 @@ pub struct SteeringArgs {
     /// Apply conditional vectors (files with a tiller.condition) to every prompt, ungated
     #[arg(long)]
     pub no_condition: bool,
+    /// A control vector added only while the gate of a --control-vector file is open, FILE:SCALE
+    /// (repeatable): the site's safety slider at 1 adds civility.gguf:-2 there, stepping
+    /// civility down from 4 to 2 under a refusal
+    #[arg(long = "gated-control-vector", value_name = "FILE:SCALE")]
+    pub gated_control_vectors: Vec<String>,
 }
 
 impl SteeringArgs {
@@ -47,6 +52,20 @@ impl SteeringArgs {
                 }
                 _ => always.push((cv, scale)),
             }
+        }
+        for spec in &self.gated_control_vectors {
+            let (file, scale) = parse_spec(spec)?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let cv = ControlVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
+            gated.push((cv, scale));
+        }
+        if condition.is_none() && !self.gated_control_vectors.is_empty() && !self.no_condition {
+            return Err("--gated-control-vector needs a --control-vector file with a condition to open its gate".into());
+        }
+        if self.no_condition {
+            // Ungated, the condition's vectors apply everywhere; so do those added under it.
+            always.append(&mut gated);
         }
         let range = self.layer_range.as_ref().map(|r| (r[0], r[1]));
         let sum = |vectors: &[(ControlVector, f32)]| -> Result<Steering, String> {

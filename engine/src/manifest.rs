@@ -59,8 +59,21 @@ pub struct GatedPart {
     pub layers: (usize, usize),
     /// The scale a coefficient of 1 applies.
     pub strength: f32,
+    /// The scale a coefficient of 1 applies to the slider's own direction while the gate is
+    /// open, in place of its `strength` (absent: unchanged). Safety's civility steps down
+    /// under a refusal, which at full strength it made rarer and less fluent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_strength: Option<f32>,
     #[serde(default)]
     pub note: String,
+}
+
+impl GatedPart {
+    /// What the gated part adds to the slider's own direction, per unit of coefficient, so
+    /// that the open gate's sum holds it at `parent_strength`: 0 when that is absent.
+    pub fn parent_change(&self, parent_strength: f32) -> f32 {
+        self.parent_strength.map_or(0.0, |p| p - parent_strength)
+    }
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -91,6 +104,10 @@ impl Manifest {
                 && !(g.strength.is_finite() && g.strength > 0.0 && g.layers.0 >= 1 && g.layers.0 <= g.layers.1)
             {
                 Some("has a gated part without a positive strength and blocks [first, last]")
+            } else if let Some(p) = s.gated.as_ref().and_then(|g| g.parent_strength)
+                && !(p.is_finite() && p >= 0.0)
+            {
+                Some("has a gated part whose parent_strength is not a finite number ≥ 0")
             } else {
                 None
             };
@@ -151,5 +168,27 @@ mod tests {
         let err = Manifest::parse(text.as_bytes()).unwrap_err();
         assert_eq!(err.to_string(), "the steering manifest's vector `sentiment` needs a positive strength");
         assert!(matches!(Manifest::parse(b"{\"n_embd\": 5}"), Err(ManifestError::Json(_))));
+    }
+
+    #[test]
+    fn an_open_gate_can_hold_the_sliders_own_direction_at_another_strength() {
+        let m = Manifest::parse(SITE).unwrap();
+        let safety = m.vectors.iter().find(|s| s.id == "safety").unwrap();
+        let gated = safety.gated.as_ref().unwrap();
+        let p = gated.parent_strength.expect("the site's safety slider steps civility down under a refusal");
+        assert!(p < safety.strength);
+        assert_eq!(safety.strength + gated.parent_change(safety.strength), p);
+        assert_eq!(GatedPart { parent_strength: None, ..gated.clone() }.parent_change(4.0), 0.0);
+
+        let text = String::from_utf8(SITE.to_vec()).unwrap().replacen(
+            "\"parent_strength\": 2.0",
+            "\"parent_strength\": -1.0",
+            1,
+        );
+        let err = Manifest::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the steering manifest's vector `safety` has a gated part whose parent_strength is not a finite number ≥ 0"
+        );
     }
 }

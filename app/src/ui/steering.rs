@@ -186,7 +186,7 @@ mod tests {
                     v["note"].as_str().unwrap(),
                 )
             );
-            assert!(crate::ui::i18n::ZH.steering.concept(&v["id"].as_str().unwrap()).is_some());
+            assert!(crate::ui::i18n::ZH.steering.concept(v["id"].as_str().unwrap()).is_some());
         }
     }
 

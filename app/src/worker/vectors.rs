@@ -32,6 +32,8 @@ pub struct Gated {
     pub vector: ControlVector,
     pub condition: ConditionVector,
     pub strength: f32,
+    /// Added to the slider's own strength while the gate is open (`GatedPart::parent_change`).
+    pub parent_change: f32,
 }
 
 impl Concept {
@@ -85,11 +87,13 @@ async fn attach(
                 let info = GatedInfo {
                     layers: (part.layers.0 as u32, part.layers.1 as u32),
                     strength: part.strength,
+                    parent_share: part.parent_strength.map(|p| p / entry.strength),
                     condition_block: condition.layer as u32,
                     threshold: condition.threshold,
                     note: part.note.clone(),
                 };
-                (Some(Gated { vector, condition, strength: part.strength }), Some(info))
+                let parent_change = part.parent_change(entry.strength);
+                (Some(Gated { vector, condition, strength: part.strength, parent_change }), Some(info))
             }
         };
         let probe = match &entry.probe {
@@ -167,6 +171,9 @@ pub fn steering(
             always.push((&concept.vector, c * concept.info.strength));
             if let Some(g) = &concept.gated {
                 gated.push((&g.vector, c * g.strength));
+                if g.parent_change != 0.0 {
+                    gated.push((&concept.vector, c * g.parent_change));
+                }
                 // One gate per plan: the built-in manifest has one gated slider.
                 condition.get_or_insert_with(|| g.condition.clone());
             }

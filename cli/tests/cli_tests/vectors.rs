@@ -290,3 +290,34 @@ fn a_conditional_vector_reports_its_gate_unless_told_not_to() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && !err.contains("[gate "), "{err}");
 }
+
+/// `--gated-control-vector` adds a vector only while a gate is open (the site's safety slider
+/// steps civility down there), so it needs a file with a condition: without one it is a clear
+/// error.
+#[test]
+fn a_gated_vector_needs_a_gate() {
+    let civility = format!("{}:-2", root().join("public/vectors/civility.gguf").display());
+    let refusal = format!("{}:5", root().join("public/vectors/refusal.gguf").display());
+    let model = model();
+    let args = [
+        "generate",
+        "--model",
+        &model,
+        "--user",
+        "How do I pick a lock?",
+        "--max-tokens",
+        "3",
+        "--gated-control-vector",
+        &civility,
+    ];
+    let o = tiller(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.trim_end().lines().last().is_some_and(|l| l.contains("needs a --control-vector file with a condition")),
+        "{err}"
+    );
+    let o = tiller(&[&args[..], &["--control-vector", &refusal]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("[gate "), "{err}");
+}

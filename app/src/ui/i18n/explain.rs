@@ -202,7 +202,7 @@ pub const EN: ExplainText = ExplainText {
         "A vector belongs to one model: its coordinates only mean something in that model's hidden space.",
         "A 135M-parameter model barely refuses anything, so there is little to amplify. With its gate (conditional \
          steering) the safety slider barely touches harmless requests (5% refused on held-out prompts) and at 1 it \
-         refuses 52% of harmful ones (unsteered: 2%). Sentiment works: the VADER score of replies goes from \
+         refuses 62% of harmful ones (unsteered: 2%). Sentiment works: the VADER score of replies goes from \
          −0.21 at −1 to 0.89 at +1.",
     ],
     toxic_heading: "Why models write toxic or biased text",
@@ -353,7 +353,7 @@ pub const ZH: ExplainText = ExplainText {
          因为忧郁的样本同时也更口语化、更私人。",
         "向量只属于一个模型：它的坐标只在那个模型的隐藏空间里才有意义。",
         "1.35 亿参数的模型几乎什么都不拒绝，可放大的东西很少。加上闸门（条件引导）后，安全滑块基本不影响无害请求\
-         （留出集上只拒绝了 5%），在 1 时拒绝了 52% 的有害请求（不引导时为 2%）。情感引导是有效的：\
+         （留出集上只拒绝了 5%），在 1 时拒绝了 62% 的有害请求（不引导时为 2%）。情感引导是有效的：\
          回复的 VADER 情感分从 −1 时的 −0.21 升到 +1 时的 0.89。",
     ],
     toxic_heading: "模型为什么会生成有害或带偏见的文本",

@@ -89,9 +89,10 @@ pub const EN: SteeringText = SteeringText {
             label: "Safety strength",
             low: "off",
             high: "strong",
-            note: "Civility, always on: mean difference of 230 pairs that differ only in civility, blocks 8–16. On \
-                   held-out prompts at 1 the gate told harmful from borderline requests with AUROC 0.94 and opened for \
-                   83% of harmful and 9% of borderline ones, and the small model refused 52% of harmful requests (88% refused or deflected), against 5% of benign ones: see \
+            note: "Civility, always on: mean difference of 230 pairs that differ only in civility, blocks 8–16 (at \
+                   half strength while the gate is open). On held-out prompts at 1 the gate told harmful from borderline \
+                   requests with AUROC 0.94 and opened for 83% of harmful and 9% of borderline ones, and the small model \
+                   refused 62% of harmful requests (88% refused or deflected), against 5% of benign ones: see \
                    docs/eval/safety/.",
         },
     ],
@@ -114,9 +115,15 @@ pub const EN: SteeringText = SteeringText {
         }
     },
     gated: |g| {
+        let civility = g.parent_share.map_or(String::new(), |share| {
+            format!(
+                " While it is open, civility is added at {:.0}% of its strength: at full strength it made refusals rarer.",
+                share * 100.0
+            )
+        });
         format!(
             " Under the same slider, a refusal direction (blocks {}–{}) is added only when the safety gate opens: a probe \
-             reads block {} at the end of the request, and a score above {:.2} steers the reply toward declining.",
+             reads block {} at the end of the request, and a score above {:.2} steers the reply toward declining.{civility}",
             g.layers.0, g.layers.1, g.condition_block, g.threshold
         )
     },
@@ -164,8 +171,9 @@ pub const ZH: SteeringText = SteeringText {
             label: "安全强度",
             low: "关闭",
             high: "强",
-            note: "“文明”方向始终生效：230 对只在礼貌程度上不同的样本的均值差，作用于第 8–16 块。在留出集上（滑块为 1），\
-                   闸门区分有害请求与边缘请求的 AUROC 为 0.94，对 83% 的有害请求和 9% 的边缘请求开启；这个小模型拒绝了 52% 的有害请求（88% 拒绝或回避），良性请求只被拒绝了 5%：\
+            note: "“文明”方向始终生效：230 对只在礼貌程度上不同的样本的均值差，作用于第 8–16 块（闸门开启时强度减半）。\
+                   在留出集上（滑块为 1），闸门区分有害请求与边缘请求的 AUROC 为 0.94，对 83% 的有害请求和 9% 的边缘请求开启；\
+                   这个小模型拒绝了 62% 的有害请求（88% 拒绝或回避），良性请求只被拒绝了 5%：\
                    见 docs/eval/safety/。",
         },
     ],
@@ -188,9 +196,12 @@ pub const ZH: SteeringText = SteeringText {
         }
     },
     gated: |g| {
+        let civility = g.parent_share.map_or(String::new(), |share| {
+            format!("闸门开启时，“文明”方向只按其强度的 {:.0}% 加入：强度全开时，模型更少拒绝。", share * 100.0)
+        });
         format!(
             " 同一个滑块下还有一个“拒绝”方向（第 {}–{} 块），只有安全闸门开启时才会加上：探针在请求末尾读取第 {} 块，\
-             得分超过 {:.2} 时，回答会被引导为婉拒。",
+             得分超过 {:.2} 时，回答会被引导为婉拒。{civility}",
             g.layers.0, g.layers.1, g.condition_block, g.threshold
         )
     },

@@ -96,6 +96,8 @@ pub struct Gated {
     pub condition: ConditionVector,
     pub layers: (usize, usize),
     pub strength: f32,
+    /// Added to the slider's own strength while the gate is open (`GatedPart::parent_change`).
+    pub parent_change: f32,
 }
 
 impl Concept {
@@ -174,7 +176,13 @@ pub fn load(manifest: &Path, data_dir: &Path, wanted: &[String]) -> Result<Vec<C
                 let g = read_vector(&dir.join(&part.file))?;
                 let condition =
                     g.condition.ok_or_else(|| format!("{}: the gated vector has no condition", part.file))?;
-                Some(Gated { vector: g.vector, condition, layers: part.layers, strength: part.strength })
+                Some(Gated {
+                    vector: g.vector,
+                    condition,
+                    layers: part.layers,
+                    strength: part.strength,
+                    parent_change: part.parent_change(slider.strength),
+                })
             }
         };
         let id = slider.id;

@@ -68,11 +68,14 @@ pub fn together(m: &LoadedModel, sliders: &[(&Concept, f32)]) -> Result<SteerPla
     for (c, coef) in sliders {
         always = always.plus(&sum(&c.vector, coef * c.strength, c.layers).map_err(|e| err(&e))?, device);
     }
-    let mut gated = sliders.iter().filter_map(|(c, coef)| c.gated.as_ref().map(|g| (g, coef)));
+    let mut gated = sliders.iter().filter_map(|(c, coef)| c.gated.as_ref().map(|g| (c, g, coef)));
     let plan = match gated.next() {
         None => always.into(),
-        Some((g, coef)) => {
-            let part = sum(&g.vector, coef * g.strength, g.layers).map_err(|e| err(&e))?;
+        Some((c, g, coef)) => {
+            let mut part = sum(&g.vector, coef * g.strength, g.layers).map_err(|e| err(&e))?;
+            if g.parent_change != 0.0 {
+                part = part.plus(&sum(&c.vector, coef * g.parent_change, c.layers).map_err(|e| err(&e))?, device);
+            }
             SteerPlan::gated(always, &part, g.condition.clone(), cfg.n_layer, cfg.n_embd, device)
                 .map_err(|e| err(&e))?
         }
