@@ -71,8 +71,8 @@ pub struct GatedPart {
 impl GatedPart {
     /// What the gated part adds to the slider's own direction, per unit of coefficient, so
     /// that the open gate's sum holds it at `parent_strength`: 0 when that is absent.
-    pub fn parent_change(&self, parent_strength: f32) -> f32 {
-        self.parent_strength.map_or(0.0, |p| p - parent_strength)
+    pub fn parent_change(&self, slider_strength: f32) -> f32 {
+        self.parent_strength.map_or(0.0, |p| p - slider_strength)
     }
 }
 
