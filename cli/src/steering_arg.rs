@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use clap::Args;
@@ -35,11 +35,8 @@ impl SteeringArgs {
         let mut condition: Option<ConditionVector> = None;
         for spec in &self.control_vectors {
             let (file, scale) = parse_spec(spec)?;
-            let at = |e: &dyn std::fmt::Display| format!("{}: {e}", file.display());
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let g = Gguf::parse(&bytes).map_err(|e| at(&e))?;
-            let cv = ControlVector::from_gguf(&g).map_err(|e| at(&e))?;
-            match ConditionVector::from_gguf(&g).map_err(|e| at(&e))? {
+            let (cv, file_condition) = read_vector(&file)?;
+            match file_condition {
                 Some(c) if !self.no_condition => {
                     if condition.as_ref().is_some_and(|have| *have != c) {
                         return Err(format!(
@@ -55,10 +52,8 @@ impl SteeringArgs {
         }
         for spec in &self.gated_control_vectors {
             let (file, scale) = parse_spec(spec)?;
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let g = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-            let cv = ControlVector::from_gguf(&g).map_err(|e| format!("{}: {e}", file.display()))?;
-            gated.push((cv, scale));
+            // Added under the other file's gate; a condition of its own is not read.
+            gated.push((read_vector(&file)?.0, scale));
         }
         if condition.is_none() && !self.gated_control_vectors.is_empty() && !self.no_condition {
             return Err("--gated-control-vector needs a --control-vector file with a condition to open its gate".into());
@@ -79,6 +74,15 @@ impl SteeringArgs {
                 .map_err(|e| e.to_string()),
         }
     }
+}
+
+/// A control-vector file's directions, and the condition it carries if any.
+fn read_vector(file: &Path) -> Result<(ControlVector, Option<ConditionVector>), String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", file.display());
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let g = Gguf::parse(&bytes).map_err(|e| at(&e))?;
+    let cv = ControlVector::from_gguf(&g).map_err(|e| at(&e))?;
+    Ok((cv, ConditionVector::from_gguf(&g).map_err(|e| at(&e))?))
 }
 
 /// FILE:SCALE, splitting at the last colon so paths with colons still work.

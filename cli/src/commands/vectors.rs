@@ -99,8 +99,8 @@ struct ConditionArgs {
     /// Blocks A-B the probe may read (the best by 5-fold cross-validated AUROC is kept)
     #[arg(long, default_value = "1-29")]
     layers: String,
-    /// The prompt's last positions run again with the gated vector when the gate opens (0: the
-    /// whole prompt; default: the tail the probe reads)
+    /// The prompt's last positions run again with the gated vector when the gate opens (0: all
+    /// of the turn's, the whole prompt on a first turn; default: the tail the probe reads)
     #[arg(long)]
     prompt_tokens: Option<usize>,
     /// Reply tokens the gated vector steers after the prompt (0: the whole reply)
