@@ -3,7 +3,7 @@
 //! the prompt's tail) is [`ConditionVector`].
 //!
 //! ```text
-//! prefill with `always`, reading the condition's block over the prompt's tail
+//! prefill with `always`; read the condition's block over the prompt's tail, unsteered
 //!   ├─ score ≤ threshold ─► the reply runs with `always`
 //!   └─ score > threshold ─► re-run the prompt (its last positions, or all of this turn's) with
 //!                           `always + gated`; the reply runs with it (its first k tokens, or
@@ -13,11 +13,17 @@
 //! The prompt is re-run because its last position predicts the reply's first token, where a
 //! dialogue model decides whether to refuse; the re-run costs a second forward of the prompt
 //! (or of its tail), once a reply.
+//!
+//! The condition reads the stream as no slider has moved it, as its probe was fitted: a request
+//! scores the same at any slider setting. When `always` adds nothing before the condition's
+//! block, the prefill's own forward is read there; otherwise the request runs on its own,
+//! unsteered, through that block only (for the shipped probe on block 15, about half a prefill
+//! more).
 
 use burn::tensor::{Device, Tensor};
 
 use crate::concept::{ConceptError, ConditionVector, GateReading};
-use crate::model::{Llama, Logits, ModelError, ResidualHook, read_f32};
+use crate::model::{Llama, ModelError, ResidualHook, read_f32};
 use crate::sequence::{Sequence, advance};
 use crate::steer::PerSequence;
 use crate::steer::Steering;
@@ -107,9 +113,9 @@ pub async fn prefill(
 
 /// As [`prefill`], with each condition read from `requests[i]` on its own where one is given
 /// (in a fresh forward: the latest request without the turns before it), else from the end of
-/// the sequence's prompt: as the prompt runs when nothing of it is cached, in a fresh forward
-/// of the whole prompt when some is (a reply asked for again runs only its last token, too few
-/// for the tail).
+/// the sequence's prompt: as the prompt runs when nothing of it is cached and no steering comes
+/// before the condition's block, otherwise in a fresh, unsteered forward of the whole prompt (a
+/// reply asked for again runs only its last token, too few for the tail).
 pub async fn prefill_reading(
     model: &Llama,
     seqs: &mut [&mut Sequence],
@@ -126,8 +132,8 @@ pub async fn prefill_reading(
         .zip(plans)
         .zip(requests)
         .map(|((s, p), r)| {
-            (p.condition().is_some() && r.is_none() && !s.tokens().is_empty())
-                .then(|| [s.tokens(), s.waiting()].concat())
+            let alone = p.condition().is_some_and(|c| !s.tokens().is_empty() || !reads_in_prefill(&p.always, c));
+            (alone && r.is_none()).then(|| [s.tokens(), s.waiting()].concat())
         })
         .collect();
     let requests: Vec<Option<&[u32]>> = requests.iter().zip(&whole).map(|(r, w)| (*r).or(w.as_deref())).collect();
@@ -145,7 +151,7 @@ pub async fn prefill_reading(
     let mut readings = Vec::with_capacity(seqs.len());
     for ((plan, got), request) in plans.iter().zip(capture.got).zip(&requests) {
         readings.push(match (plan.condition(), got, request) {
-            (Some(c), _, Some(request)) => Some(read_alone(model, request, &plan.always, c).await?),
+            (Some(c), _, Some(request)) => Some(read_alone(model, request, c).await?),
             (Some(c), Some(rows), None) => Some(c.read(&crate::concept::tail_mean(&rows.read().await?, n_embd))),
             _ => None,
         });
@@ -170,19 +176,19 @@ pub async fn prefill_reading(
     Ok(readings)
 }
 
-/// `condition` read from `request` in a forward of its own, run as a prompt runs (with the
-/// plan's `always` part), so a reading does not depend on what the cache held.
-async fn read_alone(
-    model: &Llama,
-    request: &[u32],
-    always: &Steering,
-    condition: &ConditionVector,
-) -> Result<GateReading, ModelError> {
+/// Whether the prefill's own forward can read `condition`: `always` adds nothing before its
+/// block (what it adds after that block comes after the reading, see [`TailCapture`]).
+fn reads_in_prefill(always: &Steering, condition: &ConditionVector) -> bool {
+    always.first_block().is_none_or(|b| b >= condition.layer)
+}
+
+/// `condition` read from `request` in a forward of its own, unsteered and only as deep as its
+/// block, so a reading depends neither on what the cache held nor on the sliders.
+async fn read_alone(model: &Llama, request: &[u32], condition: &ConditionVector) -> Result<GateReading, ModelError> {
     let tail = condition.tail.min(request.len());
     let mut capture =
         TailCapture { wants: vec![Some((condition.layer, tail))], lens: vec![request.len()], got: vec![None] };
-    let steer = PerSequence { steerings: vec![always], lens: vec![request.len()] };
-    model.forward_batch(&[request], &mut [model.new_cache()], &mut (&mut capture, steer), Logits::Last)?;
+    model.read_blocks(request, condition.layer + 1, &mut capture)?;
     let rows = capture.got.pop().flatten().ok_or(ModelError::EmptyInput)?.read().await?;
     Ok(condition.read(&crate::concept::tail_mean(&rows, model.config.n_embd)))
 }

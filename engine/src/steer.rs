@@ -186,6 +186,11 @@ impl Steering {
         Steering { per_layer }
     }
 
+    /// The first block a vector is added after, if any.
+    pub(crate) fn first_block(&self) -> Option<usize> {
+        self.per_layer.iter().position(Option::is_some)
+    }
+
     /// The [1, n_embd] sum added after block `layer`, if any.
     pub(crate) fn at(&self, layer: usize) -> Option<&Added> {
         self.per_layer.get(layer).and_then(Option::as_ref)

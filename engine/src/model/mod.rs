@@ -176,12 +176,7 @@ impl Llama {
         lens: &[usize],
         logits: Logits,
     ) -> Result<Tensor<2>, ModelError> {
-        let rows = self.embed_rows(tokens)?;
-        let mut x = Tensor::from_data(TensorData::new(rows, [tokens.len(), self.config.n_embd]), &self.device);
-        for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward(x, layer, caches, lens);
-            x = hook.after_block(layer, x);
-        }
+        let mut x = self.blocks_device(tokens, caches, hook, lens, self.blocks.len())?;
         caches.iter_mut().zip(lens).for_each(|(cache, &len)| cache.advance(len));
         // Each sequence's last row; with one token each, they are every row already.
         if logits == Logits::Last && tokens.len() > lens.len() {
@@ -208,11 +203,7 @@ impl Llama {
         logits: Logits,
     ) -> Result<Tensor<2>, ModelError> {
         let n_embd = self.config.n_embd;
-        let mut x = self.embed_rows(tokens)?;
-        for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward_rows(x, layer, caches, lens);
-            x = hook.after_block_rows(layer, x, n_embd, &self.device);
-        }
+        let mut x = self.blocks_rows(tokens, caches, hook, lens, self.blocks.len())?;
         caches.iter_mut().zip(lens).for_each(|(cache, &len)| cache.advance(len));
         if logits == Logits::Last {
             let ends = lens.iter().scan(0, |end, len| {
@@ -224,6 +215,65 @@ impl Llama {
         let out = self.head.forward_rows(&self.norm.forward_rows(&x));
         let rows = out.len() / self.config.n_vocab;
         Ok(Tensor::from_data(TensorData::new(out, [rows, self.config.n_vocab]), &self.device))
+    }
+
+    /// Run `tokens` through blocks `0..depth` only, in a cache of their own, for what `hook`
+    /// reads there: a probe on block `depth − 1` needs neither the blocks after it nor the head.
+    pub fn read_blocks(&self, tokens: &[u32], depth: usize, hook: &mut dyn ResidualHook) -> Result<(), ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::EmptyInput);
+        }
+        if tokens.len() > self.config.n_ctx_train {
+            return Err(ModelError::ContextFull { needed: tokens.len(), limit: self.config.n_ctx_train });
+        }
+        let depth = depth.min(self.blocks.len());
+        let (mut cache, lens) = (self.new_cache(), [tokens.len()]);
+        let caches = std::slice::from_mut(&mut cache);
+        if self.on_host {
+            return crate::kernels::parallel::on_pool(|| {
+                self.blocks_rows(tokens, caches, hook, &lens, depth).map(drop)
+            });
+        }
+        #[cfg(feature = "wgpu")]
+        return self.blocks_device(tokens, caches, hook, &lens, depth).map(drop);
+        #[cfg(not(feature = "wgpu"))]
+        unreachable!("built without `wgpu` every device is a CPU, which runs the host path")
+    }
+
+    /// The residual stream [Σ len, n_embd] after blocks `0..depth`, on the device.
+    #[cfg(feature = "wgpu")]
+    fn blocks_device(
+        &self,
+        tokens: &[u32],
+        caches: &mut [KvCache],
+        hook: &mut dyn ResidualHook,
+        lens: &[usize],
+        depth: usize,
+    ) -> Result<Tensor<2>, ModelError> {
+        let rows = self.embed_rows(tokens)?;
+        let mut x = Tensor::from_data(TensorData::new(rows, [tokens.len(), self.config.n_embd]), &self.device);
+        for (layer, block) in self.blocks.iter().enumerate().take(depth) {
+            x = block.forward(x, layer, caches, lens);
+            x = hook.after_block(layer, x);
+        }
+        Ok(x)
+    }
+
+    /// The residual stream [Σ len, n_embd] after blocks `0..depth`, in host memory.
+    fn blocks_rows(
+        &self,
+        tokens: &[u32],
+        caches: &mut [KvCache],
+        hook: &mut dyn ResidualHook,
+        lens: &[usize],
+        depth: usize,
+    ) -> Result<Vec<f32>, ModelError> {
+        let mut x = self.embed_rows(tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate().take(depth) {
+            x = block.forward_rows(x, layer, caches, lens);
+            x = hook.after_block_rows(layer, x, self.config.n_embd, &self.device);
+        }
+        Ok(x)
     }
 
     /// [seq, n_embd] rows of the embedding table, in host memory.

@@ -9,6 +9,7 @@ use tiller_engine::compare::Compare;
 use tiller_engine::concept::{ConditionVector, Logistic, tail_readings};
 use tiller_engine::gate::SteerPlan;
 use tiller_engine::load::LoadedModel;
+use tiller_engine::model::{Capture, Logits, read_f32};
 use tiller_engine::probe::Probes;
 use tiller_engine::sample::{Sampler, SamplingParams};
 use tiller_engine::sequence::StopRule;
@@ -261,4 +262,46 @@ fn in_a_longer_chat_an_open_gate_runs_only_the_new_turn_again() {
     let afresh = pollster::block_on(fresh.prefill_turn(&whole, Some(&request), greedy(), rule())).unwrap().to_vec();
     assert!(fresh.gate().unwrap().engaged());
     assert_ne!(logits, afresh, "the first reply's later tokens were not run again with the gated part");
+}
+
+/// The probe was fitted on unsteered block outputs, so the gate reads a request as no slider has
+/// moved it: steering added before the condition's block leaves the score alone (the request
+/// then runs on its own, unsteered, through that block), in a chat, a batch and Compare alike.
+#[test]
+fn steering_before_the_conditions_block_does_not_move_the_reading() {
+    let device = Device::flex();
+    let m = tiny::load(&device);
+    let c = &m.model.config;
+    let prompt = m.tokenizer.encode("<|im_start|>user\nhello there<|im_end|>", true);
+    assert!(c.n_layer > 2 && prompt.len() > TAIL);
+    let condition = ConditionVector { layer: 2, ..condition(&m, 0.5, None) };
+    let unsteered = pollster::block_on(tail_readings(&m.model, std::slice::from_ref(&prompt), &[2], TAIL)).unwrap();
+    let want = condition.score(&unsteered[0][0]);
+
+    // `strong` adds at block 1, before the reading; what the steered stream would score there:
+    let always = strong(&m, &device, 6.0);
+    let mut hooks = (always.clone(), Capture::default());
+    m.model.forward(&prompt, &mut m.model.new_cache(), &mut hooks, Logits::Last).unwrap();
+    let block_2 = hooks.1.outputs.into_iter().find(|(l, _)| *l == 2).unwrap().1;
+    let rows = pollster::block_on(read_f32(block_2)).unwrap();
+    let n = c.n_embd;
+    let tail: Vec<f32> = (0..n)
+        .map(|e| (prompt.len() - TAIL..prompt.len()).map(|p| rows[p * n + e]).sum::<f32>() / TAIL as f32)
+        .collect();
+    let steered = condition.score(&tail);
+    assert!((steered - want).abs() > 1e-3, "steering must move the stream's score for this to test anything");
+
+    let p = SteerPlan::gated(always, &strong(&m, &device, 2.0), condition, c.n_layer, c.n_embd, &device).unwrap();
+    let close = |score: f32, who: &str| assert!((score - want).abs() < 1e-5, "{who} read {score}, unsteered {want}");
+    close(reply(&m, p.clone(), &prompt).1.unwrap(), "a chat");
+    let rule = StopRule::new(&[], Some(4));
+    let batched =
+        pollster::block_on(batch::generate(&m.model, std::slice::from_ref(&prompt), vec![greedy()], &[&p], &rule))
+            .unwrap()
+            .remove(0);
+    close(batched.gate.unwrap().score, "a batch");
+    let probes = Probes::new(&[], c.n_layer, c.n_embd, &device);
+    let mut compare = Compare::new(&m.model, p, probes, SamplingParams::default(), rule).unwrap();
+    pollster::block_on(compare.prefill(&prompt)).unwrap();
+    close(compare.gate().unwrap().score, "Compare");
 }
