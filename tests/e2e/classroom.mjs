@@ -111,7 +111,7 @@ try {
   // The safety slider is at 0: no gated part, so no gate reading; its gate is described under it.
   assert(run.started.gate == null, `a gate was read with safety at 0: ${JSON.stringify(run.started.gate)}`);
   const gated = await page.getByTestId("steering-gated").allTextContents();
-  assert(gated.some((t) => /gate opens/.test(t) && /block 8/.test(t)), `safety's gated part is not described: ${gated}`);
+  assert(gated.some((t) => /gate opens/.test(t) && /block 15/.test(t)), `safety's gated part is not described: ${gated}`);
 
   // Inside the model, at the first token: block 14 is the first the sentiment vector steers, so
   // the steered stream's projection there differs from the unsteered one at the same context by
