@@ -202,7 +202,7 @@ pub const EN: ExplainText = ExplainText {
         "A vector belongs to one model: its coordinates only mean something in that model's hidden space.",
         "A 135M-parameter model barely refuses anything, so there is little to amplify. With its gate (conditional \
          steering) the safety slider barely touches harmless requests (5% refused on held-out prompts) and at 1 it \
-         refuses 62% of harmful ones (unsteered: 2%). Sentiment works: the VADER score of replies goes from \
+         refuses 65% of harmful ones (unsteered: 2%). Sentiment works: the VADER score of replies goes from \
          −0.21 at −1 to 0.89 at +1.",
     ],
     toxic_heading: "Why models write toxic or biased text",
@@ -220,8 +220,9 @@ pub const EN: ExplainText = ExplainText {
         "The gate is a linear probe: a logistic regression on one block's output at the end of the request (the last \
          user token and the chat template's tokens after it), where the model has read the whole request. It was \
          fitted on harmful requests against everyday and borderline ones (\"how do I kill a Python process?\"), and \
-         its threshold lets at most one in ten borderline development prompts through. The chat shows each \
-         request's score and whether the gate opened.",
+         its threshold lets at most one in ten borderline development prompts through. It reads the request as \
+         no slider has moved it, so a request scores the same at any setting. The chat shows each request's score \
+         and whether the gate opened.",
     ],
     source: "The measured numbers, with the method and the prompts, are in docs/steering.md in Tiller's source.",
 };
@@ -353,7 +354,7 @@ pub const ZH: ExplainText = ExplainText {
          因为忧郁的样本同时也更口语化、更私人。",
         "向量只属于一个模型：它的坐标只在那个模型的隐藏空间里才有意义。",
         "1.35 亿参数的模型几乎什么都不拒绝，可放大的东西很少。加上闸门（条件引导）后，安全滑块基本不影响无害请求\
-         （留出集上只拒绝了 5%），在 1 时拒绝了 62% 的有害请求（不引导时为 2%）。情感引导是有效的：\
+         （留出集上只拒绝了 5%），在 1 时拒绝了 65% 的有害请求（不引导时为 2%）。情感引导是有效的：\
          回复的 VADER 情感分从 −1 时的 −0.21 升到 +1 时的 0.89。",
     ],
     toxic_heading: "模型为什么会生成有害或带偏见的文本",
@@ -368,6 +369,7 @@ pub const ZH: ExplainText = ExplainText {
         "闸门是一个线性探针：在请求末尾（用户消息的最后一个词元及其后的对话模板词元）读取某一块的输出，\
          做逻辑回归——此时模型已经读完了整个请求。它用有害请求对照日常请求和“听起来危险”的请求\
          （“如何结束一个 Python 进程？”）训练，阈值设定为开发集中的边缘请求最多十分之一能打开闸门。\
+         它读取的是未被任何滑块改动过的请求，所以无论滑块怎样设置，同一个请求的得分都相同。\
          对话中会显示每个请求的得分，以及闸门是否开启。",
     ],
     source: "实测数字以及评测方法和提示词，见 Tiller 源代码中的 docs/steering.md。",

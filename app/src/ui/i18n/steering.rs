@@ -91,8 +91,8 @@ pub const EN: SteeringText = SteeringText {
             high: "strong",
             note: "Civility, always on: mean difference of 230 pairs that differ only in civility, blocks 8–16 (at \
                    half strength while the gate is open). On held-out prompts at 1 the gate told harmful from borderline \
-                   requests with AUROC 0.94 and opened for 83% of harmful and 9% of borderline ones, and the small model \
-                   refused 62% of harmful requests (88% refused or deflected), against 5% of benign ones: see \
+                   requests with AUROC 0.96 and opened for 88% of harmful and 7% of borderline ones, and the small model \
+                   refused 65% of harmful requests (90% refused or deflected), against 5% of benign ones: see \
                    docs/eval/safety/.",
         },
     ],
@@ -172,8 +172,8 @@ pub const ZH: SteeringText = SteeringText {
             low: "关闭",
             high: "强",
             note: "“文明”方向始终生效：230 对只在礼貌程度上不同的样本的均值差，作用于第 8–16 块（闸门开启时强度减半）。\
-                   在留出集上（滑块为 1），闸门区分有害请求与边缘请求的 AUROC 为 0.94，对 83% 的有害请求和 9% 的边缘请求开启；\
-                   这个小模型拒绝了 62% 的有害请求（88% 拒绝或回避），良性请求只被拒绝了 5%：\
+                   在留出集上（滑块为 1），闸门区分有害请求与边缘请求的 AUROC 为 0.96，对 88% 的有害请求和 7% 的边缘请求开启；\
+                   这个小模型拒绝了 65% 的有害请求（90% 拒绝或回避），良性请求只被拒绝了 5%：\
                    见 docs/eval/safety/。",
         },
     ],
