@@ -170,6 +170,17 @@ fn also_runs_each_coefficient_again_with_another_slider_on() {
     let goals: Vec<&str> =
         sentiment["targets"].as_array().unwrap().iter().map(|t| t["goal"].as_str().unwrap()).collect();
     assert_eq!(goals[..3], ["≤ 0.15", "≤ 3", "≤ 2%"], "{goals:?}");
+    // With safety on, the request goes to the model as the app sends it (no intent in a system
+    // prompt) and the gate reads it before any slider: one score at every coefficient.
+    let samples = std::fs::read_to_string(out.join("steering_samples.jsonl")).unwrap();
+    let scores: Vec<f64> = samples
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["condition"] == "steering, --also on")
+        .map(|r| r["gate"]["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 5);
+    assert!(scores.iter().all(|&s| s == scores[0]), "the gate read {scores:?}");
     let _ = std::fs::remove_dir_all(out);
     // A bad value is one line naming the fix.
     for (bad, says) in

@@ -39,10 +39,11 @@ pub struct Settings {
     pub sampling: SamplingParams,
 }
 
-/// Chat-template the prompt, with the intent as system prompt for the prompting conditions.
+/// Chat-template the prompt, with the intent as system prompt for the prompting conditions
+/// only: the steering ones, with another slider on or not, get the request as the app sends it.
 fn render(m: &LoadedModel, c: &Concept, job: &Job) -> Result<Vec<u32>, String> {
     let mut messages = Vec::new();
-    if job.condition != Condition::Steering
+    if matches!(job.condition, Condition::Prompting | Condition::PromptingAndSteering)
         && let Some(intent) = c.intent(job.coef)
     {
         messages.push(Message::system(intent));
